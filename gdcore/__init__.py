@@ -1,0 +1,26 @@
+"""gdcore: the tested optimisation core of the gradient-descent course.
+
+The NumPy optimisers, problems, schedules, batching and the training loop
+are importable from the top level; the torch optimisers live in
+:mod:`gdcore.torch_optim` (imported on first use, so the NumPy path works
+without torch).
+"""
+import importlib
+
+from . import schedules
+from .backend import pick_device, to_numpy
+from .batching import Batches
+from .finite_diff import numerical_gradient
+from .optim import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSprop
+from .problems import (DoubleWell, L1Penalty, L2Penalty, LinearRegression, LogisticRegression,
+                       Problem, Quadratic, Rosenbrock, SoftmaxRegression, linear_data,
+                       one_coefficient_problem)
+from .train import History, fit
+
+_LAZY = ("torch_optim", "plots", "widgets", "checks")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'gdcore' has no attribute {name!r}")

@@ -1,0 +1,168 @@
+"""The training loop: problem + optimiser + batching (+ a schedule inside the optimiser).
+
+:func:`fit` runs steps until a stopping rule fires and returns a
+:class:`History`. Wall time counts only the optimisation (batch loss,
+gradient, update), not the full-data loss recorded for monitoring.
+Divergence (a non-finite loss or gradient, or a full-data loss above
+``divergence_factor`` times the starting loss) ends the run with
+``diverged=True`` and no overflow warnings.
+"""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import validate
+from .batching import Batches
+from .optim import Optimizer
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    ``step``, ``loss``, ``epoch``, ``samples``, ``time`` (and ``trajectory``
+    when recorded) are aligned: one entry per evaluation, the first at step 0
+    before any update. ``batch_loss`` has one entry per step: the loss on that
+    step's batch, before its update. ``samples`` counts per-sample gradient
+    evaluations (one per step for a problem without data).
+    """
+
+    step: np.ndarray
+    loss: np.ndarray
+    epoch: np.ndarray
+    samples: np.ndarray
+    time: np.ndarray
+    batch_loss: np.ndarray
+    trajectory: np.ndarray
+    diverged: bool
+    diverged_at: int
+    stop_reason: str
+
+    @property
+    def final_loss(self):
+        """The last recorded full-data loss."""
+        return float(self.loss[-1])
+
+    @property
+    def steps_taken(self):
+        """Number of parameter updates made."""
+        return len(self.batch_loss)
+
+    def __repr__(self):
+        state = f"diverged at step {self.diverged_at}" if self.diverged else \
+            f"final loss {self.final_loss:.6g}"
+        return f"History({self.steps_taken} steps, {state}, stopped: {self.stop_reason})"
+
+
+STOP_REASONS = ("max_steps", "loss_tol", "grad_tol", "stalled", "diverged")
+
+
+def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="shuffle",
+        drop_last=False, seed=0, loss_tol=None, grad_tol=None, patience=None, min_delta=0.0,
+        eval_every=1, record_trajectory=False, divergence_factor=1e8):
+    """Minimise ``problem`` with ``optimizer`` (a NumPy optimiser over one array, updated in place).
+
+    Stopping rules, checked at every evaluation (every ``eval_every`` steps):
+    the step budget (``steps``, or ``epochs`` full passes: the smaller when both
+    are given), full-data loss <= ``loss_tol``, full-gradient norm <=
+    ``grad_tol``, no improvement of the best loss by more than ``min_delta``
+    in ``patience`` evaluations, and divergence.
+    """
+    if not isinstance(optimizer, Optimizer) or len(optimizer.params) != 1:
+        raise TypeError("optimizer must be a gdcore NumPy optimiser over one parameter array")
+    theta = optimizer.params[0]
+    if tuple(theta.shape) != tuple(problem.shape):
+        raise ValueError(f"optimizer's parameter has shape {theta.shape}, but the problem "
+                         f"expects {tuple(problem.shape)}")
+    if problem.n_samples is None:
+        if batch_size is not None or epochs is not None:
+            raise ValueError(f"batch_size/epochs: {type(problem).__name__} has no samples; "
+                             "give steps only")
+        batches = None
+    else:
+        batches = Batches(problem.n_samples, batch_size, order, drop_last, seed)
+    budget = _budget(steps, epochs, batches)
+    eval_every = validate.positive_int("eval_every", eval_every)
+    divergence_factor = validate.positive("divergence_factor", divergence_factor)
+    if patience is not None:
+        patience = validate.positive_int("patience", patience)
+
+    rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
+    batch_losses = []
+    samples, elapsed, t = 0, 0.0, 0
+    best, since_best = math.inf, 0
+    stop, diverged_at = "max_steps", None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        full_loss = float(problem.loss(theta))
+        limit = divergence_factor * max(abs(full_loss), 1e-12)
+        per_epoch = batches.steps_per_epoch if batches else 1
+
+        def record():
+            rec["step"].append(t)
+            rec["loss"].append(full_loss)
+            rec["epoch"].append(t / per_epoch if batches else np.nan)
+            rec["samples"].append(samples)
+            rec["time"].append(elapsed)
+            if record_trajectory:
+                rec["trajectory"].append(theta.copy())
+
+        record()
+        if not math.isfinite(full_loss):
+            stop, diverged_at = "diverged", 0
+        stream = _batch_stream(batches)
+        while stop == "max_steps" and t < budget:
+            idx = next(stream)
+            start = time.perf_counter()
+            batch_loss = float(problem.loss(theta, idx))
+            grad = problem.grad(theta, idx)
+            if not (math.isfinite(batch_loss) and validate.all_finite(grad)):
+                stop, diverged_at = "diverged", t
+                batch_losses.append(batch_loss)
+                break
+            optimizer.step(grad)
+            elapsed += time.perf_counter() - start
+            batch_losses.append(batch_loss)
+            samples += len(idx) if idx is not None else 1
+            t += 1
+            if t % eval_every and t < budget:
+                continue
+            full_loss = float(problem.loss(theta))
+            record()
+            if not math.isfinite(full_loss) or full_loss > limit:
+                stop, diverged_at = "diverged", t
+            elif loss_tol is not None and full_loss <= loss_tol:
+                stop = "loss_tol"
+            elif grad_tol is not None and np.linalg.norm(problem.grad(theta)) <= grad_tol:
+                stop = "grad_tol"
+            elif patience is not None:
+                if full_loss < best - min_delta:
+                    best, since_best = full_loss, 0
+                else:
+                    since_best += 1
+                    if since_best >= patience:
+                        stop = "stalled"
+    arrays = {k: np.array(v) for k, v in rec.items()}
+    return History(**arrays, batch_loss=np.array(batch_losses), diverged=stop == "diverged",
+                   diverged_at=diverged_at, stop_reason=stop)
+
+
+def _budget(steps, epochs, batches):
+    if steps is None and epochs is None:
+        raise ValueError("steps/epochs: give a step budget (steps=...) or a number of epochs")
+    limits = []
+    if steps is not None:
+        limits.append(validate.positive_int("steps", steps))
+    if epochs is not None:
+        limits.append(validate.positive_int("epochs", epochs) * batches.steps_per_epoch)
+    return min(limits)
+
+
+def _batch_stream(batches):
+    """Endless batches, epoch after epoch (None forever for a problem without data)."""
+    while True:
+        if batches is None:
+            yield None
+        else:
+            yield from batches.epoch()

@@ -1,0 +1,91 @@
+"""Argument checks shared by every part of gdcore.
+
+Each check raises ``ValueError`` or ``TypeError`` with a message that starts
+with the argument's name, and is called before anything is changed.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .backend import is_tensor
+
+
+def _is_real(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def positive(name, value):
+    """A finite number > 0 (a learning rate, a step count...)."""
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def non_negative(name, value):
+    """A finite number >= 0 (eps, weight decay, a penalty strength)."""
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def unit_interval(name, value):
+    """A number in [0, 1) (momentum and averaging factors)."""
+    if not _is_real(value) or not 0 <= value < 1:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return float(value)
+
+
+def positive_int(name, value):
+    """An integer >= 1 (a batch size, a number of steps)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def float_array(name, x):
+    """A non-empty floating-point NumPy array or torch tensor."""
+    if is_tensor(x):
+        floating = x.is_floating_point()
+    elif isinstance(x, np.ndarray):
+        floating = np.issubdtype(x.dtype, np.floating)
+    else:
+        raise TypeError(f"{name} must be a NumPy array or torch tensor, got {type(x).__name__}")
+    if not floating:
+        raise TypeError(f"{name} has dtype {x.dtype}; gradient descent needs floating point "
+                        f"(convert it, e.g. {name}.astype(float))")
+    if x.numel() == 0 if is_tensor(x) else x.size == 0:
+        raise ValueError(f"{name} is empty")
+    return x
+
+
+def all_finite(x):
+    """True when no entry of the array or tensor is NaN or infinite.
+
+    A NaN or inf makes the sum non-finite, so a finite sum (one cheap
+    reduction) settles the common case; only a non-finite sum, which can also
+    come from overflow, is checked entry by entry.
+    """
+    if is_tensor(x):
+        import torch
+        return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(x.sum())) or bool(np.isfinite(x).all())
+
+
+def gradient(name, grad, param):
+    """A finite floating-point gradient with the parameter's shape."""
+    float_array(name, grad)
+    if tuple(grad.shape) != tuple(param.shape):
+        raise ValueError(f"{name} has shape {tuple(grad.shape)} but the parameter has "
+                         f"shape {tuple(param.shape)}")
+    if not all_finite(grad):
+        raise ValueError(f"{name} contains NaN or infinite values; the step was not taken")
+    return grad
+
+
+def choice(name, value, options):
+    """One of a fixed set of strings."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
