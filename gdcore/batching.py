@@ -46,7 +46,10 @@ class Batches:
             import torch
             self._torch = torch
             self._rng = torch.Generator(device=device)
-            self._rng.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+            if seed is None:
+                self._rng.seed()  # fresh entropy, like default_rng(None); global RNG untouched
+            else:
+                self._rng.manual_seed(seed)
 
     @property
     def steps_per_epoch(self):
@@ -76,6 +79,28 @@ class Batches:
         else:
             for _ in range(self.steps_per_epoch):
                 yield self._draw(m)
+
+    def of(self, *arrays):
+        """Yield one epoch of batches of rows: ``for xb, yb in batches.of(x, y)``.
+
+        The rows are exactly those that indexing with :meth:`epoch`'s batches
+        would give. With ``order="shuffle"`` each array is permuted once per
+        epoch (one gather) and every batch is a contiguous slice of that copy,
+        a view: much cheaper per batch than indexing, for one extra copy of
+        the data in memory.
+        """
+        for i, a in enumerate(arrays):
+            if len(a) != self.n:
+                raise ValueError(f"arrays[{i}] has {len(a)} rows, but the batches cover n={self.n}")
+        if self.order != "shuffle" or self.full:
+            for idx in self.epoch():
+                yield tuple(a[idx] for a in arrays)
+            return
+        perm = self._permutation()
+        shuffled = [a[perm] for a in arrays]
+        m = self.batch_size
+        for start in range(0, self.steps_per_epoch * m, m):
+            yield tuple(a[start:start + m] for a in shuffled)
 
     def _arange(self, start, stop):
         if self.device is None:

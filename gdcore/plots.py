@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 
+from . import validate
 from .backend import to_numpy
 
 
@@ -98,3 +99,100 @@ def animate_paths(problem, paths, xlim=(-2, 2), ylim=(-2, 2), labels=None, frame
     anim = animation.FuncAnimation(fig, draw, frames=len(cuts), interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+def _tangent_xy(w, value, slope, half_width):
+    xs = np.array([w - half_width, w + half_width])
+    return xs, value + slope * (xs - w)
+
+
+def draw_tangent(ax, w, value, slope, half_width=0.3, **style):
+    """The tangent of a 1-D curve at ``(w, value)`` with the given ``slope``, drawn from
+    ``w - half_width`` to ``w + half_width`` (dashed, colour C3, unless ``style`` says otherwise).
+    Returns the line."""
+    style = {"color": "C3", "ls": "--", "lw": 1.2, **style}
+    return ax.plot(*_tangent_xy(w, value, slope, half_width), **style)[0]
+
+
+def animate_1d(loss, points, xlim, slope=None, titles=None, frames=40, interval=500,
+               figsize=(5, 4), xlabel="w", ylabel="loss J(w)", resolution=200):
+    """A point moving along the curve of ``loss`` (a function of one float) through ``points``.
+
+    Earlier points stay as a faint trail; with ``slope`` (a function of one float)
+    the tangent is drawn at the current point. ``titles`` holds one title per
+    point. At most ``frames`` frames, spread evenly over the points (first and
+    last always shown). Render it with ``IPython.display.HTML(anim.to_jshtml())``;
+    the figure is closed so that only the animation is shown.
+    """
+    points = np.asarray(points, dtype=float).ravel()
+    if points.size == 0:
+        raise ValueError("points is empty: give at least one position")
+    if titles is not None and len(titles) != len(points):
+        raise ValueError(f"titles has {len(titles)} entries, but points has {len(points)}")
+    frames = validate.positive_int("frames", frames)
+    xs = np.linspace(*xlim, resolution)
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.plot(xs, [float(loss(x)) for x in xs], color="C0")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ax.get_ylim())  # freeze the limits: tangents must not rescale the axes
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    trail, = ax.plot([], [], "o", color="C1", alpha=0.35, ms=5)
+    current, = ax.plot([], [], "o", color="C1", ms=8)
+    tangent, = ax.plot([], [], color="C3", ls="--", lw=1.2)
+    values = np.array([float(loss(p)) for p in points])
+    shown = np.unique(np.linspace(0, len(points) - 1, min(frames, len(points))).round().astype(int))
+    half_width = (xlim[1] - xlim[0]) / 6
+
+    def draw(k):
+        i = shown[k]
+        trail.set_data(points[:i], values[:i])
+        current.set_data(points[i:i + 1], values[i:i + 1])
+        if slope is not None:
+            tangent.set_data(*_tangent_xy(points[i], values[i], float(slope(points[i])), half_width))
+        ax.set_title(titles[i] if titles is not None else f"{xlabel} = {points[i]:.4g}")
+        return trail, current, tangent
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(shown), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def schedule_curves(schedules, steps, ax=None, log=False):
+    """Learning rate against step for several schedules, one line each.
+
+    ``schedules`` maps a label to a :class:`gdcore.schedules.Schedule`; each is
+    drawn for steps 0 .. ``steps - 1``, on a log-scaled rate axis with ``log=True``.
+    Returns the axes.
+    """
+    steps = validate.positive_int("steps", steps)
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for label, schedule in schedules.items():
+        ax.plot(np.arange(steps), schedule.values(steps), label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step t")
+    ax.set_ylabel(r"learning rate $\alpha_t$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def range_test_curve(result, ax=None):
+    """A learning-rate range test (:func:`gdcore.train.lr_range_test`): batch losses (faint)
+    and their smoothed curve against the learning rate, both axes logarithmic, with dotted
+    lines at ``result.lr_steepest`` and ``result.lr_at_minimum``. The loss axis stops at
+    twice the starting loss, so the blow-up runs off the top. Returns the axes.
+    """
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ax.plot(result.lr, result.batch_loss, color="C0", alpha=0.3, lw=0.8, label="batch loss")
+    ax.plot(result.lr, result.smoothed, color="C0", label="smoothed batch loss")
+    for value, name, color in ((result.lr_steepest, "steepest fall", "C2"),
+                               (result.lr_at_minimum, "lowest point", "C3")):
+        ax.axvline(value, color=color, ls=":", label=f"{name}: lr = {value:.3g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(result.smoothed.min() / 2, 2 * result.smoothed[0])
+    ax.set_xlabel("learning rate (grows every step)")
+    ax.set_ylabel("batch loss")
+    ax.legend(fontsize=8)
+    return ax

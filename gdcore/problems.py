@@ -249,31 +249,62 @@ class Rosenbrock(Problem):
 
 
 class DoubleWell(Problem):
-    r""":math:`J(x) = (x^2 - 1)^2 + \text{tilt}\cdot x` in one dimension (``theta`` of shape (1,)).
+    r""":math:`J(x) = (x^2 - 1)^2 + \text{tilt}\cdot x`, summed over the ``dim`` entries of ``theta``
+    (shape (dim,); the default dim=1 is the one-dimensional double well).
 
     For a small positive tilt the well near :math:`x = -1` is deeper and the one
-    near :math:`x = +1` is a shallow local minimum.
+    near :math:`x = +1` is a shallow local minimum. With ``dim`` independent
+    wells there are ``2**dim`` local minima and only one global minimum.
     """
 
-    def __init__(self, tilt=0.25):
+    def __init__(self, tilt=0.25, dim=1):
         self.tilt = float(tilt)
-        self.shape = (1,)
+        self.shape = (validate.positive_int("dim", dim),)
 
     def minima(self):
-        """The local minima (where J' = 0 and J'' > 0), deepest first."""
+        """The local minima of one coordinate's well (where J' = 0 and J'' > 0), deepest first."""
         roots = np.roots([4.0, 0.0, -4.0, self.tilt])
         real = roots[np.abs(roots.imag) < 1e-12].real
         minima = real[12 * real ** 2 - 4 > 0]
-        return minima[np.argsort([self.loss(np.array([m])) for m in minima])]
+        return minima[np.argsort((minima ** 2 - 1) ** 2 + self.tilt * minima)]
 
     def loss(self, theta, idx=None):
         self._check(theta, idx)
-        x = theta[0]
-        return (x * x - 1) ** 2 + self.tilt * x
+        return ((theta * theta - 1) ** 2 + self.tilt * theta).sum()
 
     def grad(self, theta, idx=None):
         self._check(theta, idx)
         return 4 * theta * (theta * theta - 1) + self.tilt
+
+
+class Saddle(Problem):
+    r""":math:`J(x, y) = x^2 - y^2 + y^4/4`: a saddle point at the origin (a minimum along
+    :math:`x`, a maximum along :math:`y`) between two global minima at :math:`(0, \pm\sqrt2)`
+    where :math:`J = -1`.
+
+    The line :math:`y = 0` is the saddle's stable manifold: there
+    :math:`\partial J/\partial y = -2y + y^3` vanishes, so gradient descent started
+    on it stays on it and converges to the saddle.
+    """
+
+    shape = (2,)
+
+    def minima(self):
+        """The two minimisers (0, -sqrt 2) and (0, sqrt 2), one per row."""
+        return np.array([[0.0, -np.sqrt(2.0)], [0.0, np.sqrt(2.0)]])
+
+    def loss(self, theta, idx=None):
+        self._check(theta, idx)
+        x, y = theta[0], theta[1]
+        return x * x - y * y + y ** 4 / 4
+
+    def grad(self, theta, idx=None):
+        self._check(theta, idx)
+        x, y = theta[0], theta[1]
+        g = namespace(theta).zeros_like(theta)
+        g[0] = 2 * x
+        g[1] = -2 * y + y ** 3
+        return g
 
 
 class _Penalty(Problem):
@@ -312,7 +343,7 @@ class L1Penalty(_Penalty):
         return self.problem.grad(theta, idx) + self.strength * namespace(theta).sign(theta)
 
     def prox(self, theta, lr):
-        """Soft thresholding, the proximal step of the L1 term: sign(theta) * max(|theta| - lr * lambda, 0)."""
+        """Soft thresholding, the proximal step of the L1 term: ``sign(theta) * max(|theta| - lr * lambda, 0)``."""
         xp = namespace(theta)
         return xp.sign(theta) * xp.clip(xp.abs(theta) - lr * self.strength, 0, None)
 

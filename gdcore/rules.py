@@ -33,10 +33,16 @@ from .backend import addcdiv_, addcmul_, lerp_, namespace
 
 
 class Rule:
-    """Base of every rule: ``update`` changes ``param`` and ``state`` in place."""
+    """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
+
+    ``elementwise = True`` declares that the update acts entry by entry (no
+    norms, no matrix products), so the NumPy path may apply it to a large
+    array block by block.
+    """
 
     state_names = ()
     decoupled_decay = False
+    elementwise = False
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -45,6 +51,8 @@ class Rule:
 
 class SGD(Rule):
     """Gradient descent: theta <- theta - lr * g  (``torch.optim.SGD``)."""
+
+    elementwise = True
 
     def __init__(self, params, lr=1e-3, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -61,6 +69,7 @@ class Momentum(Rule):
     """
 
     state_names = ("velocity",)
+    elementwise = True
 
     def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta)
@@ -80,6 +89,7 @@ class Nesterov(Rule):
     """
 
     state_names = ("velocity",)
+    elementwise = True
 
     def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta)
@@ -99,6 +109,7 @@ class Adagrad(Rule):
     """
 
     state_names = ("sum_sq",)
+    elementwise = True
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, eps=eps)
@@ -119,6 +130,7 @@ class RMSprop(Rule):
     """
 
     state_names = ("avg_sq",)
+    elementwise = True
 
     def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta, eps=eps)
@@ -144,6 +156,7 @@ class Adam(Rule):
     """
 
     state_names = ("m", "v")
+    elementwise = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, betas=betas, eps=eps)

@@ -51,9 +51,9 @@ def step(lr, step_size, gamma=0.1):
 
 
 def exponential(lr, gamma):
-    """alpha_t = lr * gamma ** t."""
+    """alpha_t = lr * gamma ** t: decays for gamma < 1, grows for gamma > 1 (a range test)."""
     lr = validate.positive("lr", lr)
-    gamma = _factor("gamma", gamma)
+    gamma = validate.positive("gamma", gamma)
     return Schedule("exponential", lambda t: lr * gamma ** t, lr=lr, gamma=gamma)
 
 

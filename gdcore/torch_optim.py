@@ -47,12 +47,12 @@ class TorchOptimizer(torch.optim.Optimizer):
                 loss = closure()
         work = [(group, p) for group in self.param_groups for p in group["params"]
                 if p.grad is not None]
+        if any(p.grad.is_sparse for _, p in work):
+            raise TypeError("grads: sparse gradients are not supported; the step was not taken")
         if work and not all_finite(torch.stack([p.grad.sum() for _, p in work])):
             if not all(all_finite(p.grad) for _, p in work):
                 raise ValueError("grads contain NaN or infinite values; the step was not taken")
         for group, p in work:
-            if p.grad.is_sparse:
-                raise TypeError("grads: sparse gradients are not supported")
             state = self.state[p]
             if not state:
                 state["step"] = 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import validate
+from . import schedules, validate
 from .batching import Batches
 from .optim import Optimizer
 
@@ -92,7 +92,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
     batch_losses = []
     samples, elapsed, t = 0, 0.0, 0
-    best, since_best = math.inf, 0
+    since_best = 0
     stop, diverged_at = "max_steps", None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         full_loss = float(problem.loss(theta))
@@ -109,6 +109,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
                 rec["trajectory"].append(theta.copy())
 
         record()
+        best = full_loss  # the starting loss is the first to beat (patience)
         if not math.isfinite(full_loss):
             stop, diverged_at = "diverged", 0
         stream = _batch_stream(batches)
@@ -118,8 +119,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             batch_loss = float(problem.loss(theta, idx))
             grad = problem.grad(theta, idx)
             if not (math.isfinite(batch_loss) and validate.all_finite(grad)):
-                stop, diverged_at = "diverged", t
-                batch_losses.append(batch_loss)
+                stop, diverged_at = "diverged", t  # no update made: no batch loss recorded
                 break
             optimizer.step(grad)
             elapsed += time.perf_counter() - start
@@ -166,3 +166,69 @@ def _batch_stream(batches):
             yield None
         else:
             yield from batches.epoch()
+
+
+@dataclass
+class RangeTest:
+    """What :func:`lr_range_test` measured: one entry per step taken.
+
+    ``lr[t]`` is the rate of step ``t``; ``batch_loss[t]`` is that step's batch
+    loss, measured before the step (as ``History.batch_loss``);
+    ``smoothed`` is its bias-corrected exponential moving average with factor
+    ``smoothing``.
+    """
+
+    lr: np.ndarray
+    batch_loss: np.ndarray
+    smoothed: np.ndarray
+    smoothing: float
+    history: History
+
+    @property
+    def lr_at_minimum(self):
+        """The rate where the smoothed loss is lowest; at higher rates it climbs."""
+        return float(self.lr[np.argmin(self.smoothed)])
+
+    @property
+    def lr_steepest(self):
+        """The rate where the smoothed loss falls fastest per factor of lr, before its minimum.
+
+        The first ``1 / (1 - smoothing)`` steps, while the average still rests
+        on a few noisy batches, are skipped.
+        """
+        start, end = round(1 / (1 - self.smoothing)), int(np.argmin(self.smoothed)) + 1
+        if end - start < 2:
+            raise ValueError("the smoothed loss did not fall for long enough: lower lr_min or "
+                             "raise steps")
+        slope = np.gradient(np.log(self.smoothed[:end]), np.log(self.lr[:end]))
+        return float(self.lr[start + np.argmin(slope[start:])])
+
+
+def lr_range_test(problem, make_optimizer, lr_min=1e-5, lr_max=10.0, steps=100, theta0=None,
+                  smoothing=0.9, **fit_options):
+    """Learning-rate range test: one short run whose rate grows exponentially from
+    ``lr_min`` (step 0) to ``lr_max`` (step ``steps - 1``).
+
+    ``make_optimizer(theta, lr)`` builds the optimiser (``gd.SGD`` itself works);
+    it gets a :func:`gdcore.schedules.exponential` schedule as ``lr``. The run is
+    :func:`fit` from ``theta0`` (zeros by default) with ``fit_options``
+    (``batch_size``, ``seed``, ...) and stops early when the loss diverges.
+    The batch loss is smoothed by an exponential moving average with factor
+    ``smoothing``, divided by ``1 - smoothing ** (t + 1)`` to undo its zero start.
+    """
+    lr_min, lr_max = validate.positive("lr_min", lr_min), validate.positive("lr_max", lr_max)
+    if lr_max <= lr_min:
+        raise ValueError(f"lr_max must exceed lr_min, got lr_min={lr_min!r}, lr_max={lr_max!r}")
+    steps = validate.positive_int("steps", steps)
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps!r}")
+    smoothing = validate.unit_interval("smoothing", smoothing)
+    schedule = schedules.exponential(lr_min, (lr_max / lr_min) ** (1 / (steps - 1)))
+    theta = np.zeros(problem.shape) if theta0 is None else np.array(theta0, dtype=float)
+    history = fit(problem, make_optimizer(theta, schedule), steps=steps, **fit_options)
+    losses = history.batch_loss[np.isfinite(history.batch_loss)]
+    average, smoothed = 0.0, []
+    for t, loss in enumerate(losses):
+        average = smoothing * average + (1 - smoothing) * loss
+        smoothed.append(average / (1 - smoothing ** (t + 1)))
+    return RangeTest(schedule.values(len(losses)), losses, np.array(smoothed), smoothing, history)

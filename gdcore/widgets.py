@@ -6,6 +6,9 @@ book shows an animation instead (see :func:`gdcore.plots.animate_paths`).
 """
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
+
+from .plots import draw_tangent
 
 
 def live_figure(draw, **sliders):
@@ -27,3 +30,281 @@ def live_figure(draw, **sliders):
         s.observe(redraw, names="value")
     redraw()
     return widgets.VBox([*sliders.values(), out])
+
+
+def explore_gradient_descent(problem, lr=0.1, start=(-1.5, 1.5), steps=40, xlim=(-2, 2),
+                             ylim=(-2, 2), lr_range=(1e-3, 1.0)):
+    """Plain gradient descent on a 2-parameter ``problem``, redrawn live: sliders for the
+    learning rate (log scale, within ``lr_range``) and the start point (within ``xlim``,
+    ``ylim``); the plot shows the path of ``steps`` updates on the loss contours and the
+    title says where the run ended, or at which step it diverged.
+    """
+    import math
+
+    import numpy as np
+
+    from .optim import SGD
+    from .plots import contour_paths
+    from .train import fit
+
+    def draw(ax, lr, x0, y0):
+        theta = np.array([x0, y0], dtype=float)
+        history = fit(problem, SGD(theta, lr=lr), steps=steps, record_trajectory=True)
+        contour_paths(problem, [history.trajectory], xlim, ylim, ax=ax)
+        outcome = (f"diverged at step {history.diverged_at}" if history.diverged
+                   else f"loss {history.final_loss:.3g} after {history.steps_taken} steps")
+        ax.set_title(f"learning rate {lr:.3g}: {outcome}", fontsize=10)
+
+    def slider(kind, value, low, high, step, description, **extra):
+        return kind(value=value, min=low, max=high, step=step, description=description,
+                    continuous_update=False, style={"description_width": "initial"}, **extra)
+
+    return live_figure(
+        draw,
+        lr=slider(widgets.FloatLogSlider, lr, math.log10(lr_range[0]), math.log10(lr_range[1]),
+                  0.05, "learning rate", base=10, readout_format=".3g"),
+        x0=slider(widgets.FloatSlider, start[0], *xlim, 0.05, "start θ₁"),
+        y0=slider(widgets.FloatSlider, start[1], *ylim, 0.05, "start θ₂"))
+
+
+def explore_coefficient(problem, w=0.3, h=0.05, w_range=(-1.0, 0.6)):
+    """The loss curve of a one-coefficient problem (``problem.shape == (1,)``) with two sliders.
+
+    ``w`` moves the current point and its tangent, whose slope is ``problem.grad``;
+    ``h`` is the probe width: the dotted secant through ``(w - h, J(w - h))`` and
+    ``(w + h, J(w + h))`` has the central-difference slope. The title prints both slopes.
+    """
+    if tuple(problem.shape) != (1,):
+        raise ValueError(f"problem must have one coefficient (shape (1,)), got shape {tuple(problem.shape)}")
+
+    def loss(v):
+        return float(problem.loss(np.array([v], dtype=float)))
+
+    xs = np.linspace(*w_range, 200)
+    curve = np.array([loss(x) for x in xs])
+    span = curve.max() - curve.min()
+    half_width = (w_range[1] - w_range[0]) / 6
+
+    def draw(ax, w, h):
+        ax.plot(xs, curve, color="C0", label="loss J(w)")
+        value, slope = loss(w), float(problem.grad(np.array([w], dtype=float))[0])
+        down, up = loss(w - h), loss(w + h)
+        estimate = (up - down) / (2 * h)
+        draw_tangent(ax, w, value, slope, half_width, label="tangent")
+        draw_tangent(ax, w, (up + down) / 2, estimate, max(h, half_width), color="C2", ls=":", lw=2,
+                     label="secant through w ± h")
+        ax.plot([w - h, w + h], [down, up], "s", color="C2", ms=5)
+        ax.plot([w], [value], "o", color="C1", ms=8)
+        ax.set_xlim(*w_range)
+        ax.set_ylim(curve.min() - 0.05 * span, curve.max() + 0.05 * span)
+        ax.set_xlabel("w")
+        ax.set_ylabel("loss J(w)")
+        ax.set_title(f"w = {w:.2f}, J(w) = {value:.4f}\n"
+                     f"slope J'(w) = {slope:.4f}, probe estimate = {estimate:.4f}", fontsize=10)
+        ax.legend(loc="upper center", fontsize=8)
+
+    return live_figure(
+        draw,
+        w=widgets.FloatSlider(value=w, min=w_range[0], max=w_range[1], step=0.01, description="w"),
+        h=widgets.FloatSlider(value=h, min=0.01, max=0.5, step=0.01, description="probe h"),
+    )
+
+
+def _side_by_side(ax, width=10.0):
+    """Split the axes that :func:`live_figure` made into a left and a right panel."""
+    fig = ax.figure
+    fig.set_size_inches(width, fig.get_figheight())
+    left_spec, right_spec = ax.get_subplotspec().subgridspec(1, 2, wspace=0.3)
+    ax.set_subplotspec(left_spec)
+    return ax, fig.add_subplot(right_spec)
+
+
+def explore_batch_size(problem, start, xlim, ylim, batch_size=32, lr=0.1, steps=100, seed=0,
+                       lr_range=(1e-3, 1.0)):
+    """Mini-batch gradient descent on a 2-parameter data problem, redrawn live.
+
+    Sliders: the batch size ``m`` (powers of two below ``n``, then ``n`` itself, which
+    is batch gradient descent) and the learning rate (log scale, within ``lr_range``).
+    Left: the path of ``steps`` updates from ``start`` (batches reshuffled every epoch,
+    ``seed`` fixed) on the loss contours. Right: the loss on each step's batch (faint)
+    and the loss on all training data, against the update count.
+    """
+    import math
+
+    from .optim import SGD
+    from .plots import contour_paths, loss_curves
+    from .train import fit
+
+    n = problem.n_samples
+    if n is None or tuple(problem.shape) != (2,):
+        raise ValueError("problem must be a data problem with 2 parameters (n_samples set, shape (2,))")
+    sizes = [2 ** k for k in range(n.bit_length()) if 2 ** k < n] + [n]
+    if batch_size not in sizes:
+        raise ValueError(f"batch_size must be one of {sizes}, got {batch_size!r}")
+
+    def draw(ax, batch_size, lr):
+        left, right = _side_by_side(ax)
+        history = fit(problem, SGD(np.array(start, dtype=float), lr=lr), steps=steps,
+                      batch_size=batch_size, seed=seed, record_trajectory=True)
+        contour_paths(problem, [history.trajectory], xlim, ylim, ax=left, resolution=60)
+        name = "BGD" if batch_size == n else "SGD" if batch_size == 1 else "MBGD"
+        left.set_title(f"{name}, m = {batch_size}, learning rate {lr:.3g}", fontsize=10)
+        loss_curves({"loss on all training data": history}, ax=right, batch=True)
+        right.lines[1].set_label("loss on the step's batch")
+        right.legend(fontsize=8)
+        right.set_xlabel("parameter updates")
+        outcome = (f"diverged at step {history.diverged_at}" if history.diverged
+                   else f"{history.epoch[-1]:.3g} epochs, "
+                        f"final loss {history.final_loss:.4g}")
+        right.set_title(outcome, fontsize=10)
+
+    return live_figure(
+        draw,
+        batch_size=widgets.SelectionSlider(options=sizes, value=batch_size, description="batch size m",
+                                           continuous_update=False,
+                                           style={"description_width": "initial"}),
+        lr=widgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_range[0]),
+                                  max=math.log10(lr_range[1]), step=0.05, description="learning rate",
+                                  readout_format=".3g", continuous_update=False,
+                                  style={"description_width": "initial"}))
+
+
+def explore_feature_scaling(x, y, start=(1.2, -1.0), lr=0.3, scale=1.0, steps=60,
+                            lr_range=(1e-3, 3.0), scale_range=(0.25, 8.0)):
+    r"""Batch gradient descent on the line fit :math:`y \approx a\,(s x) + b`, redrawn live.
+
+    Sliders: the learning rate and the feature scale :math:`s`, which multiplies ``x`` as a
+    change of units would (both on log scales); a checkbox standardises :math:`s x` first
+    (:func:`gdcore.problems.standardize`). Every setting starts from the same line,
+    ``start`` = (a, b) in the units of ``x``, written in the current coordinates, so only
+    the coordinates change. Left: ``steps`` full-batch updates on the loss contours; the
+    title gives :math:`\kappa` of the Hessian :math:`X^\top X/n` and the largest stable
+    learning rate :math:`2/\lambda_{\max}`. Right: the loss gap :math:`J(\theta_t) - J^*`.
+    """
+    import math
+
+    from .optim import SGD
+    from .plots import contour_paths
+    from .problems import LinearRegression, standardize
+    from .train import fit
+
+    x = np.asarray(x, dtype=float).reshape(len(y), -1)
+    if x.shape[1] != 1:
+        raise ValueError(f"x must hold one feature (shape (n,) or (n, 1)), got shape {x.shape}")
+
+    def draw(ax, lr, scale, standardise):
+        left, right = _side_by_side(ax)
+        a0, b0 = start[0] / scale, start[1]
+        feature = scale * x
+        if standardise:
+            feature, mean, std = standardize(feature)
+            a0, b0 = a0 * std[0], b0 + a0 * mean[0]
+        problem = LinearRegression(feature, y)
+        eigenvalues = np.linalg.eigvalsh(problem.X.T @ problem.X / problem.n_samples)
+        best = problem.solution()
+        history = fit(problem, SGD(np.array([a0, b0]), lr=lr), steps=steps, batch_size=None,
+                      record_trajectory=True)
+        corner = np.array([a0, b0])
+        half = 0.75 * np.abs(corner - best).max() + 1e-9
+        middle = (corner + best) / 2
+        contour_paths(problem, [history.trajectory], (middle[0] - half, middle[0] + half),
+                      (middle[1] - half, middle[1] + half), ax=left, resolution=60)
+        left.plot(*best, "kx", ms=8)
+        left.set_aspect("equal")  # a square window drawn square: angles and zig-zags are true
+        left.set_xlabel("slope a" + (" (standardised)" if standardise else ""))
+        left.set_ylabel("intercept b" + (" (standardised)" if standardise else ""))
+        left.set_title(f"κ = {eigenvalues[-1] / eigenvalues[0]:.3g}, "
+                       f"2/λ_max = {2 / eigenvalues[-1]:.3g}, α = {lr:.3g}", fontsize=10)
+        gap = np.maximum(history.loss - float(problem.loss(best)), 1e-16)
+        right.semilogy(history.step, gap)
+        right.set_xlabel("step")
+        right.set_ylabel("loss gap J(θ) − J*")
+        outcome = f"gap {gap[-1]:.2g} after {history.steps_taken} steps"
+        if history.diverged:
+            outcome = f"diverged at step {history.diverged_at}"
+        elif gap[-1] > gap[0]:
+            outcome = "diverging: " + outcome
+        right.set_title(outcome, fontsize=10)
+
+    def log_slider(value, bounds, description):
+        return widgets.FloatLogSlider(value=value, base=10, min=math.log10(bounds[0]),
+                                      max=math.log10(bounds[1]), step=0.05, readout_format=".3g",
+                                      description=description, continuous_update=False,
+                                      style={"description_width": "initial"})
+
+    return live_figure(
+        draw,
+        lr=log_slider(lr, lr_range, "learning rate"),
+        scale=log_slider(scale, scale_range, "feature scale s"),
+        standardise=widgets.Checkbox(value=False, description="standardise the feature"))
+
+
+def _schedule_ending_at(name, lr, steps, final_ratio):
+    """The :mod:`gdcore.schedules` schedule ``name`` from ``lr``, its decay set so that the
+    rate at the last step of a ``steps``-step run (t = steps - 1) is ``lr * final_ratio``
+    (step decay: three drops, the first after a quarter of the run). ``steps >= 4``."""
+    import math
+
+    from . import schedules
+
+    last, end = steps - 1, lr * final_ratio
+    params = {"constant": {},
+              "step": {"step_size": math.ceil(steps / 4), "gamma": final_ratio ** (1 / 3)},
+              "exponential": {"gamma": final_ratio ** (1 / last)},
+              "linear": {"total_steps": last, "end_lr": end},
+              "inverse_time": {"decay": (1 / final_ratio - 1) / last},
+              "cosine": {"total_steps": last, "min_lr": end}}
+    return schedules.make(name, lr, **params[name])
+
+
+def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta0=None,
+                      lr_range=(1e-3, 1.0)):
+    """A learning-rate schedule and the run it produces, redrawn live.
+
+    Controls: the schedule (a name in ``gdcore.schedules.SCHEDULES``), its
+    starting rate (log scale, within ``lr_range``), the ratio of its rate at step
+    ``steps`` to the start, and linear warm-up steps (0: none). Left: the rate
+    against the step, beside the constant rate. Right: the loss on all data of
+    :func:`gdcore.train.fit` with SGD from ``theta0`` (zeros by default) for ``steps``
+    steps of ``batch_size`` samples (``seed`` fixed), for both.
+    """
+    import math
+
+    from . import schedules
+    from .optim import SGD
+    from .plots import loss_curves, schedule_curves
+    from .train import fit
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 4:
+        raise ValueError(f"steps must be an integer >= 4, got {steps!r}")
+    start = np.zeros(problem.shape) if theta0 is None else np.array(theta0, dtype=float)
+
+    def draw(ax, schedule, lr, final_ratio, warmup_steps):
+        left, right = _side_by_side(ax)
+        chosen = _schedule_ending_at(schedule, lr, steps, final_ratio)
+        if warmup_steps:
+            chosen = schedules.warmup(chosen, warmup_steps)
+        label = schedule + (f" + {warmup_steps} warm-up steps" if warmup_steps else "")
+        runs = {"constant rate": schedules.constant(lr), label: chosen}
+        schedule_curves(runs, steps, ax=left, log=True)
+        histories = {name: fit(problem, SGD(start.copy(), lr=rate), steps=steps,
+                               batch_size=batch_size, seed=seed) for name, rate in runs.items()}
+        loss_curves(histories, ax=right)
+        right.legend(fontsize=7)
+        right.set_title("final loss: " + ", ".join(
+            "diverged" if h.diverged else f"{h.final_loss:.4g}" for h in histories.values()),
+            fontsize=9)
+
+    style = {"continuous_update": False, "style": {"description_width": "initial"}}
+    return live_figure(
+        draw,
+        schedule=widgets.Dropdown(options=list(schedules.SCHEDULES), value="cosine",
+                                  description="schedule", style=style["style"]),
+        lr=widgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_range[0]),
+                                  max=math.log10(lr_range[1]), step=0.05, description="start rate",
+                                  readout_format=".3g", **style),
+        final_ratio=widgets.FloatLogSlider(value=0.01, base=10, min=-3, max=math.log10(0.5),
+                                           step=0.1, description="end rate / start rate",
+                                           readout_format=".3g", **style),
+        warmup_steps=widgets.IntSlider(value=0, min=0, max=steps // 2, step=5,
+                                       description="warm-up steps", **style))

@@ -1,0 +1,87 @@
+# Two commands for readers and contributors (see README.md):
+#   make book      build the HTML book, executing every chapter
+#   make test      gdcore tests, nbval on the chapters, strict book build
+# and one for chapter authors:
+#   make execute   re-execute every chapter in place (stores outputs and widget state)
+
+SHELL  := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JB     := $(VENV)/bin/jupyter-book
+KERNEL := python3
+# Per-cell limit in seconds, the same as execute.timeout in _config.yml.
+CELL_TIMEOUT := 120
+# Chapter notebooks in reading order (the shell sorts the glob).
+CHAPTERS = $(sort $(wildcard chapters/[0-9][0-9]_*.ipynb))
+
+# Kernels named "python3" must resolve to the venv's Python, not to a
+# kernelspec installed elsewhere for the user.
+export JUPYTER_PREFER_ENV_PATH := 1
+
+.PHONY: book test test-gdcore test-notebooks test-build execute clean venv
+
+# ---------------------------------------------------------------- environment
+# The stamp is newer than both inputs exactly when the venv is up to date.
+$(STAMP): requirements.txt pyproject.toml
+	@if ! $(PY) -m pip --version >/dev/null 2>&1; then \
+	  echo ">>> creating $(VENV) with $$($(PYTHON) --version 2>&1)"; \
+	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed (set PYTHON=...)")'; \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	    echo "python3 -m venv failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -e .
+	$(PY) -c 'import gdcore, torch, numpy, matplotlib, ipywidgets, nbval, sphinx_exercise'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# ----------------------------------------------------------------------- book
+book: $(STAMP)
+	$(JB) build . --all -W -n --keep-going
+	@echo
+	@echo "Open the book: $(CURDIR)/_build/html/index.html"
+
+# ---------------------------------------------------------------------- tests
+test: $(STAMP)
+	$(MAKE) --no-print-directory test-gdcore
+	$(MAKE) --no-print-directory test-notebooks
+	$(MAKE) --no-print-directory test-build
+	@echo
+	@echo "All tests passed."
+
+# gdcore unit and property tests plus the book-frame checks (tests/ only).
+test-gdcore: $(STAMP)
+	$(PY) -m pytest tests/
+
+# Re-run every chapter and compare with its stored outputs. Exit status 5
+# ("no tests collected") is a failure too: the chapters must be there.
+test-notebooks: $(STAMP)
+	$(PY) -m pytest --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/sanitize.cfg chapters/
+
+# The book, built from scratch and strictly: any Sphinx warning fails.
+test-build: $(STAMP)
+	$(JB) build . --all -W -n --keep-going
+
+# ------------------------------------------------------------- for authors
+execute: $(STAMP)
+	@test -n "$(CHAPTERS)" || { echo "no chapters/NN_*.ipynb to execute" >&2; exit 1; }
+	cd chapters && for nb in $(notdir $(CHAPTERS)); do \
+	  echo ">>> executing $$nb"; \
+	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=$(KERNEL) \
+	    --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) \
+	    --ExecutePreprocessor.store_widget_state=True \
+	    "$$nb"; \
+	done
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -type d -name .ipynb_checkpoints -prune -exec rm -rf {} +

@@ -1,0 +1,121 @@
+"""Tests for what chapter 4 added to gdcore: checks.check_epoch_batches and
+widgets.explore_batch_size."""
+import contextlib
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import gdcore as gd  # noqa: E402
+from gdcore.checks import check_epoch_batches  # noqa: E402
+from gdcore.widgets import explore_batch_size  # noqa: E402
+
+
+# ------------------------------------------------------- check_epoch_batches
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(1, 200), m=st.integers(1, 200), seed=st.integers(0, 2**32 - 1))
+def test_a_shuffled_epoch_of_gdcore_batches_passes(n, m, seed):
+    m = min(m, n)
+    batches = list(gd.Batches(n, m, order="shuffle", seed=seed).epoch())
+    # a permutation may come out in data order for tiny n; the check then rightly objects
+    in_order = n > 2 and np.array_equal(np.concatenate(batches), np.arange(n))
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert check_epoch_batches(batches, n, m) is not in_order
+    assert out.getvalue().startswith("✗" if in_order else "✓")
+
+
+def test_a_correct_epoch_is_described(capsys):
+    perm = np.random.default_rng(0).permutation(10)
+    assert check_epoch_batches([perm[:4], perm[4:8], perm[8:]], 10, 4)
+    assert capsys.readouterr().out == ("✓ 2 batches of 4 and a last one of 2 use each of the "
+                                       "10 samples exactly once, in shuffled order\n")
+
+
+def test_a_sequential_epoch_passes_only_when_order_does_not_matter(capsys):
+    batches = list(gd.Batches(12, 4, order="sequential").epoch())
+    assert check_epoch_batches(batches, 12, 4, shuffled=False)
+    assert not check_epoch_batches(batches, 12, 4)
+    assert "in data order" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_batches_drawn_with_replacement_are_caught(capsys):
+    rng = np.random.default_rng(1)
+    batches = [rng.integers(0, 50, 5) for _ in range(10)]
+    assert not check_epoch_batches(batches, 50, 5)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ sample ") and "without replacement" in out
+
+
+def test_dropping_the_last_batch_is_caught(capsys):
+    perm = np.random.default_rng(2).permutation(10)
+    assert not check_epoch_batches([perm[:4], perm[4:8]], 10, 4)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ 2 of the 10 samples are never used")
+
+
+@pytest.mark.parametrize("cuts, message", [
+    ((3, 6, 9), "✗ you made 4 batches; n = 10 samples in batches of m = 4 need ceil(n / m) = 3"),
+    ((2, 6), "✗ batch 0 has 2 samples; expected m = 4 (only the last batch may be smaller)"),
+    ((4, 9), "✗ batch 1 has 5 samples; expected m = 4 (only the last batch may be smaller)"),
+])
+def test_wrong_batch_counts_and_sizes_are_named(cuts, message, capsys):
+    perm = np.random.default_rng(3).permutation(10)
+    assert not check_epoch_batches(np.split(perm, cuts), 10, 4)
+    assert capsys.readouterr().out.strip() == message
+
+
+@pytest.mark.parametrize("batches, message", [
+    ([np.arange(3), np.array([3, 10])], "✗ batch 1 holds index 10, outside 0..9"),
+    ([np.arange(5), np.array([], dtype=int)], "✗ batch 1 is empty"),
+    ([np.arange(5) * 1.0], "✗ batch 0 is not a 1-D array of integer sample indices"),
+])
+def test_malformed_batches_are_named(batches, message, capsys):
+    assert not check_epoch_batches(batches, 10, 5)
+    assert capsys.readouterr().out.startswith(message)
+
+
+# ------------------------------------------------------- explore_batch_size
+@pytest.fixture
+def line_problem():
+    X, y = gd.linear_data(n=64, slope=2.0, intercept=1.0, noise=0.5, seed=0)
+    return gd.LinearRegression(X, y)
+
+
+def titles():
+    return [ax.get_title() for ax in plt.gcf().axes]
+
+
+def test_the_explorer_redraws_for_a_new_batch_size_and_learning_rate(line_problem):
+    plt.close("all")
+    box = explore_batch_size(line_problem, start=(0.0, 0.0), xlim=(-1, 4), ylim=(-1, 3), steps=20)
+    batch_slider, lr_slider = box.children[:-1]
+    assert batch_slider.options == (1, 2, 4, 8, 16, 32, 64)
+    first = titles()
+    assert first[0] == "MBGD, m = 32, learning rate 0.1"
+    assert first[1].startswith("10 epochs, final loss ")
+    batch_slider.value = 64
+    assert titles()[0] == "BGD, m = 64, learning rate 0.1"
+    assert titles()[1].startswith("20 epochs, ")
+    lr_slider.value = 0.01
+    assert titles()[0] == "BGD, m = 64, learning rate 0.01"
+    batch_slider.value = 1
+    assert titles()[0] == "SGD, m = 1, learning rate 0.01"
+    left, right = plt.gcf().axes
+    assert len(left.lines[0].get_xdata()) == 21  # start plus 20 updates
+    assert [line.get_label() for line in right.lines] == ["loss on all training data",
+                                                          "loss on the step's batch"]
+    plt.close("all")
+
+
+def test_the_explorer_rejects_unsuitable_input(line_problem):
+    with pytest.raises(ValueError, match="batch_size must be one of"):
+        explore_batch_size(line_problem, (0, 0), (-1, 4), (-1, 3), batch_size=10)
+    with pytest.raises(ValueError, match="2 parameters"):
+        explore_batch_size(gd.Rosenbrock(), (0, 0), (-1, 4), (-1, 3))

@@ -1,0 +1,180 @@
+"""Chapter 5 helpers: the growing exponential schedule, the learning-rate range test,
+schedule plots, the schedule self-check and the schedule explorer."""
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import gdcore as gd  # noqa: E402
+from gdcore import checks, plots, schedules, widgets  # noqa: E402
+from gdcore.train import RangeTest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def regression():
+    X, y = gd.linear_data(n=200, slope=[2.0, -1.0], intercept=1.0, noise=0.5, features=2, seed=0)
+    return gd.LinearRegression(X, y)
+
+
+# ------------------------------------------------------------- exponential schedule
+def test_exponential_grows_for_gamma_above_one():
+    assert np.allclose(schedules.exponential(1e-3, 10.0).values(4), [1e-3, 1e-2, 1e-1, 1.0])
+
+
+@pytest.mark.parametrize("gamma", [0, -0.5, math.inf])
+def test_exponential_rejects_non_positive_gamma(gamma):
+    with pytest.raises(ValueError, match="gamma must be a positive finite number"):
+        schedules.exponential(0.1, gamma)
+
+
+# ------------------------------------------------------------------ range test
+def test_range_test_rates_are_geometric_from_lr_min_to_lr_max():
+    problem = gd.Quadratic.with_condition(1.0)  # curvature 1: stable for every lr below 2
+    result = gd.lr_range_test(problem, gd.SGD, lr_min=1e-3, lr_max=1.0, steps=31,
+                              theta0=[1.0, -1.0])
+    assert not result.history.diverged
+    assert np.allclose(result.lr, np.geomspace(1e-3, 1.0, 31))
+
+
+def test_range_test_is_fit_with_an_exponential_schedule():
+    problem = regression()
+    result = gd.lr_range_test(problem, gd.SGD, lr_min=1e-3, lr_max=0.5, steps=40, batch_size=10,
+                              seed=3)
+    theta = np.zeros(problem.shape)
+    reference = gd.fit(problem, gd.SGD(theta, lr=schedules.exponential(1e-3, 500 ** (1 / 39))),
+                       steps=40, batch_size=10, seed=3)
+    assert np.allclose(result.batch_loss, reference.batch_loss)
+    average, expected = 0.0, []
+    for t, loss in enumerate(reference.batch_loss):
+        average = 0.9 * average + 0.1 * loss
+        expected.append(average / (1 - 0.9 ** (t + 1)))
+    assert np.allclose(result.smoothed, expected)
+
+
+def test_range_test_stops_at_divergence_and_finds_the_edge():
+    problem = gd.Quadratic.with_condition(1.0)  # plain GD diverges for lr > 2
+    result = gd.lr_range_test(problem, gd.SGD, lr_min=1e-3, lr_max=100.0, steps=100,
+                              theta0=[1.0, 1.0])
+    assert result.history.diverged
+    assert len(result.lr) == len(result.batch_loss) == len(result.smoothed) < 100
+    # with curvature 1 each step multiplies the error by |1 - lr|: the loss falls until lr = 2
+    assert 1.5 < result.lr[np.argmin(result.batch_loss)] < 2.5
+    assert result.batch_loss[-1] > result.batch_loss[0] * 1e4
+    assert result.lr_steepest < 2.0 < result.lr_at_minimum
+
+
+def test_lr_steepest_skips_the_smoothing_warm_up():
+    lr = np.geomspace(1e-3, 1.0, 40)
+    smoothed = np.linspace(2.0, 1.0, 40) ** 2
+    smoothed[1] = 0.5 * smoothed[0]     # a steep drop inside the first 1/(1 - 0.9) = 10 steps
+    smoothed[25] = 0.6 * smoothed[24]   # the steepest fall after them
+    smoothed[26:] = np.linspace(smoothed[25] - 0.01, 0.2, 14)
+    smoothed[-1] = 5.0
+    result = RangeTest(lr, smoothed, smoothed, 0.9, None)
+    assert result.lr_at_minimum == pytest.approx(lr[38])
+    assert result.lr_steepest in (pytest.approx(lr[24]), pytest.approx(lr[25]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lr_min": 1.0, "lr_max": 0.1}, "lr_max must exceed lr_min"),
+    ({"steps": 1}, "steps must be at least 2"),
+    ({"smoothing": 1.0}, "smoothing must lie in"),
+])
+def test_range_test_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gd.lr_range_test(regression(), gd.SGD, **kwargs)
+
+
+# ------------------------------------------------------------------------ plots
+def test_schedule_curves_draws_one_labelled_line_per_schedule():
+    drawn = {"constant": schedules.constant(0.1), "cosine": schedules.cosine(0.1, 50)}
+    ax = plots.schedule_curves(drawn, 50, log=True)
+    assert [line.get_label() for line in ax.lines] == ["constant", "cosine"]
+    assert np.allclose(ax.lines[1].get_ydata(), schedules.cosine(0.1, 50).values(50))
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["constant", "cosine"]
+
+
+def test_range_test_curve_marks_both_suggestions():
+    result = gd.lr_range_test(regression(), gd.SGD, lr_min=1e-4, lr_max=10.0, steps=60,
+                              batch_size=10)
+    ax = plots.range_test_curve(result)
+    assert len(ax.lines) == 4
+    assert np.allclose(ax.lines[1].get_ydata(), result.smoothed)
+    assert ax.lines[2].get_xdata()[0] == pytest.approx(result.lr_steepest)
+    assert ax.lines[3].get_label() == f"lowest point: lr = {result.lr_at_minimum:.3g}"
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+# ----------------------------------------------------------------------- checks
+def test_check_schedule_accepts_a_correct_schedule(capsys):
+    reference = schedules.cosine(0.1, 50)
+
+    def mine(t):
+        return 0.05 * (1 + math.cos(math.pi * min(t, 50) / 50))
+    assert checks.check_schedule(mine, reference, steps=80) is True
+    assert capsys.readouterr().out.startswith("✓ your schedule matches the reference at all 80 steps")
+
+
+def test_check_schedule_names_the_first_differing_step(capsys):
+    def missing_half(t):
+        return 0.1 * math.cos(math.pi * min(t, 50) / 50)
+    assert checks.check_schedule(missing_half, schedules.cosine(0.1, 50), steps=60) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ your schedule first differs at step 1: yours 0.0998027, reference 0.0999013")
+    assert "turns negative at step 26" in out
+
+
+def test_check_schedule_spots_a_one_step_shift(capsys):
+    reference = schedules.exponential(0.1, 0.9)
+    assert checks.check_schedule(lambda t: 0.1 * 0.9 ** (t - 1), reference, steps=20) is False
+    assert "first differs at step 0" in capsys.readouterr().out
+    assert checks.check_schedule(lambda t: 0.1 * 0.9 ** max(t - 1, 0), reference, steps=20) is False
+    assert "runs one step late" in capsys.readouterr().out
+
+
+def test_check_schedule_reports_an_exception(capsys):
+    assert checks.check_schedule(lambda t: 1 / t, schedules.constant(1.0)) is False
+    assert "your schedule raised ZeroDivisionError" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- widgets
+@pytest.mark.parametrize("name", list(schedules.SCHEDULES))
+def test_schedule_ending_at_reaches_the_ratio_at_the_last_step(name):
+    values = widgets._schedule_ending_at(name, 0.2, 60, 0.05).values(60)
+    assert values[0] == pytest.approx(0.2)
+    assert values[-1] == pytest.approx(0.2 if name == "constant" else 0.01)
+
+
+def test_explore_schedules_redraws_when_a_control_changes():
+    box = widgets.explore_schedules(regression(), lr=0.1, steps=40, batch_size=20)
+    schedule, lr, final_ratio, warmup_steps, _ = box.children
+
+    def drawn():
+        left, right = plt.gcf().axes
+        return left.lines[1].get_ydata(), right.lines[1].get_ydata(), right.get_title()
+
+    rates, losses, title = drawn()
+    assert np.allclose(rates, widgets._schedule_ending_at("cosine", 0.1, 40, 0.01).values(40))
+    schedule.value = "step"
+    new_rates, new_losses, new_title = drawn()
+    assert np.allclose(new_rates, widgets._schedule_ending_at("step", 0.1, 40, 0.01).values(40))
+    assert not np.allclose(new_losses, losses) and new_title != title
+    warmup_steps.value = 10
+    assert drawn()[0][0] == pytest.approx(0.1 / 10)
+    lr.value = 10 ** 0.0
+    assert plt.gcf().axes[1].get_title().startswith("final loss: diverged")
+
+
+def test_explore_schedules_rejects_too_few_steps():
+    with pytest.raises(ValueError, match="steps must be an integer >= 4"):
+        widgets.explore_schedules(regression(), steps=3)
