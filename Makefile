@@ -14,6 +14,12 @@ JB     := $(VENV)/bin/jupyter-book
 KERNEL := python3
 # Per-cell limit in seconds, the same as execute.timeout in _config.yml.
 CELL_TIMEOUT := 120
+# Live-widget cells carry the tag `skip-execution`, which the book build's
+# executor (nbclient) honours: nbclient sometimes waits for a widget cell's
+# reply until its timeout (jupyter/nbclient#312), and the static page removes
+# that output anyway. Storing outputs runs every cell, so the stored notebook
+# shows the explorer in Jupyter and nbval still executes it.
+NEVER_SKIP := --ExecutePreprocessor.skip_cells_with_tag=store-every-output
 # Chapter notebooks in reading order (the shell sorts the glob).
 CHAPTERS = $(sort $(wildcard chapters/[0-9][0-9]_*.ipynb))
 
@@ -77,7 +83,7 @@ execute: $(STAMP)
 	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=$(KERNEL) \
 	    --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) \
-	    --ExecutePreprocessor.store_widget_state=True \
+	    --ExecutePreprocessor.store_widget_state=True $(NEVER_SKIP) \
 	    "$$nb"; \
 	done
 

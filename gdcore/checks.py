@@ -8,11 +8,19 @@ import numpy as np
 
 from . import validate
 from .finite_diff import numerical_gradient
+from .optim import SGD
+from .train import fit
 
 
 def _verdict(ok, message):
     print(("✓ " if ok else "✗ ") + message)
     return ok
+
+
+def _ordinal(n):
+    """1 -> '1st', 2 -> '2nd', 3 -> '3rd', 11 -> '11th', 22 -> '22nd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def check_gradient(grad_fn, loss_fn, theta, rtol=1e-5, atol=1e-8):
@@ -28,9 +36,9 @@ def check_gradient(grad_fn, loss_fn, theta, rtol=1e-5, atol=1e-8):
     wrong = ~np.isclose(yours, reference, rtol=rtol, atol=atol)
     if wrong.any():
         i = tuple(int(k) for k in np.argwhere(wrong)[0])
-        where = i[0] if len(i) == 1 else i
-        return _verdict(False, f"your gradient differs from the finite difference at coordinate "
-                               f"{where}: yours {yours[i]:.6g}, finite difference {reference[i]:.6g}")
+        where = f"index {i[0]} (the {_ordinal(i[0] + 1)} coordinate)" if len(i) == 1 else f"index {i}"
+        return _verdict(False, f"your gradient differs from the finite difference at {where}: "
+                               f"yours {yours[i]:.6g}, finite difference {reference[i]:.6g}")
     return _verdict(True, "your gradient matches the finite difference at every coordinate")
 
 
@@ -42,9 +50,6 @@ def check_descent_loop(loop, problem, theta0, lr, grad_tol, max_steps=10_000):
     at the first step whose gradient norm is ``<= grad_tol`` (or after ``max_steps``).
     The start ``theta0`` must not already satisfy the rule.
     """
-    from .optim import SGD
-    from .train import fit
-
     theta0 = np.asarray(theta0, dtype=float)
     if np.linalg.norm(problem.grad(theta0)) <= grad_tol:
         raise ValueError("theta0 already has a gradient norm <= grad_tol; pick a start further away")
@@ -136,8 +141,8 @@ def check_epoch_batches(batches, n, m, shuffled=True):
     counts = np.bincount(used, minlength=n)
     if (counts > 1).any():
         i = int(np.argmax(counts > 1))
-        where = [k for k, b in enumerate(batches) if i in b]
-        return _verdict(False, f"sample {i} is used {counts[i]} times (batches {where}) and "
+        where = [k for k, b in enumerate(batches) for _ in range(int((b == i).sum()))]
+        return _verdict(False, f"sample {i} is used {counts[i]} times (in batches {where}) and "
                                f"{int((counts > 1).sum())} samples are repeated in all; in an epoch "
                                "each sample belongs to exactly one batch (draw without replacement)")
     if (counts == 0).any():

@@ -74,19 +74,34 @@ def loss_curves(histories, x="step", ax=None, log=True, batch=False):
 
 
 def animate_paths(problem, paths, xlim=(-2, 2), ylim=(-2, 2), labels=None, frames=40,
-                  interval=120, figsize=(5, 4)):
+                  interval=120, figsize=(5, 4), xlabel=None, ylabel=None, minimum=None,
+                  legend_fontsize=8, styles=None):
     """A matplotlib animation of paths moving over the loss contours.
 
-    Render it for the static book with ``IPython.display.HTML(anim.to_jshtml())``.
+    Render it for the static book with ``gd.plots.animation_html(anim)``. The axes are
+    labelled ``xlabel``/``ylabel`` (default θ₁, θ₂); ``minimum`` (a point) is marked with
+    a black x labelled "minimum". ``styles`` holds one dict of ``ax.plot`` keyword
+    arguments per path (``color``, ``ls``, ``lw``, ``marker``, ...) that override the
+    default solid line with small dots; ``None`` keeps the default for that path.
     The figure is closed so that only the animation is shown.
     """
     paths = [to_numpy(p) for p in paths]
+    styles = [None] * len(paths) if styles is None else list(styles)
+    if len(styles) != len(paths):
+        raise ValueError(f"styles has {len(styles)} entries, but there are {len(paths)} paths")
     fig, ax = plt.subplots(figsize=figsize)
     contour_paths(problem, None, xlim, ylim, ax=ax)
-    lines = [ax.plot([], [], ".-", lw=1.2, ms=3, label=labels[i] if labels else None)[0]
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    lines = [ax.plot([], [], **{"ls": "-", "marker": ".", "lw": 1.2, "ms": 3, **(styles[i] or {})},
+                     label=labels[i] if labels else None)[0]
              for i in range(len(paths))]
-    if labels:
-        ax.legend(loc="upper right", fontsize=8)
+    if minimum is not None:
+        ax.plot(*to_numpy(minimum), "kx", ms=9, mew=2, label="minimum")
+    if labels or minimum is not None:
+        ax.legend(loc="upper right", fontsize=legend_fontsize)
     longest = max(len(p) for p in paths)
     cuts = np.unique(np.linspace(1, longest, frames).astype(int))
 
@@ -119,10 +134,11 @@ def animate_1d(loss, points, xlim, slope=None, titles=None, frames=40, interval=
     """A point moving along the curve of ``loss`` (a function of one float) through ``points``.
 
     Earlier points stay as a faint trail; with ``slope`` (a function of one float)
-    the tangent is drawn at the current point. ``titles`` holds one title per
-    point. At most ``frames`` frames, spread evenly over the points (first and
-    last always shown). Render it with ``IPython.display.HTML(anim.to_jshtml())``;
-    the figure is closed so that only the animation is shown.
+    the tangent is drawn at the current point. A legend names the curve, the
+    points and the tangent. ``titles`` holds one title per point. At most
+    ``frames`` frames, spread evenly over the points (first and last always
+    shown). Render it with ``gd.plots.animation_html(anim)``; the figure is closed so that
+    only the animation is shown.
     """
     points = np.asarray(points, dtype=float).ravel()
     if points.size == 0:
@@ -132,14 +148,16 @@ def animate_1d(loss, points, xlim, slope=None, titles=None, frames=40, interval=
     frames = validate.positive_int("frames", frames)
     xs = np.linspace(*xlim, resolution)
     fig, ax = plt.subplots(figsize=figsize)
-    ax.plot(xs, [float(loss(x)) for x in xs], color="C0")
+    ax.plot(xs, [float(loss(x)) for x in xs], color="C0", label="loss")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ax.get_ylim())  # freeze the limits: tangents must not rescale the axes
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    trail, = ax.plot([], [], "o", color="C1", alpha=0.35, ms=5)
-    current, = ax.plot([], [], "o", color="C1", ms=8)
-    tangent, = ax.plot([], [], color="C3", ls="--", lw=1.2)
+    trail, = ax.plot([], [], "o", color="C1", alpha=0.35, ms=5, label="earlier points")
+    current, = ax.plot([], [], "o", color="C1", ms=8, label="current point")
+    tangent, = ax.plot([], [], color="C3", ls="--", lw=1.2,
+                       label="tangent (slope)" if slope is not None else None)
+    ax.legend(loc="upper center", fontsize=8)
     values = np.array([float(loss(p)) for p in points])
     shown = np.unique(np.linspace(0, len(points) - 1, min(frames, len(points))).round().astype(int))
     half_width = (xlim[1] - xlim[0]) / 6
@@ -158,17 +176,20 @@ def animate_1d(loss, points, xlim, slope=None, titles=None, frames=40, interval=
     return anim
 
 
-def schedule_curves(schedules, steps, ax=None, log=False):
+def schedule_curves(schedules, steps, ax=None, log=False, styles=None):
     """Learning rate against step for several schedules, one line each.
 
     ``schedules`` maps a label to a :class:`gdcore.schedules.Schedule`; each is
     drawn for steps 0 .. ``steps - 1``, on a log-scaled rate axis with ``log=True``.
+    ``styles`` maps a label to keyword arguments for ``ax.plot`` (``color``, ``ls``, ...),
+    so that a schedule keeps its look in every figure; labels it lacks get the defaults.
     Returns the axes.
     """
     steps = validate.positive_int("steps", steps)
     ax = ax or plt.subplots(figsize=(6, 4))[1]
+    styles = styles or {}
     for label, schedule in schedules.items():
-        ax.plot(np.arange(steps), schedule.values(steps), label=label)
+        ax.plot(np.arange(steps), schedule.values(steps), label=label, **styles.get(label, {}))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step t")
@@ -196,3 +217,15 @@ def range_test_curve(result, ax=None):
     ax.set_ylabel("batch loss")
     ax.legend(fontsize=8)
     return ax
+
+
+def animation_html(anim, dpi=80):
+    """The animation as an HTML player for the static book (JPEG frames at ``dpi``, a few MB at most).
+
+    End a notebook cell with it: ``gd.plots.animation_html(anim)``. The player's
+    element ids are random, so tag that cell ``nbval-ignore-output``.
+    """
+    from IPython.display import HTML
+
+    with plt.rc_context({"animation.frame_format": "jpeg", "savefig.dpi": dpi}):
+        return HTML(anim.to_jshtml())

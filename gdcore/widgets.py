@@ -4,11 +4,17 @@ Each ``explore_*`` function returns an ``ipywidgets`` box holding its
 sliders and an output area redrawn whenever a slider moves; the static
 book shows an animation instead (see :func:`gdcore.plots.animate_paths`).
 """
+import math
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plots import draw_tangent
+from . import schedules
+from .optim import SGD
+from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
+from .problems import LinearRegression, standardize
+from .train import fit
 
 
 def live_figure(draw, **sliders):
@@ -32,6 +38,16 @@ def live_figure(draw, **sliders):
     return widgets.VBox([*sliders.values(), out])
 
 
+_LABEL = {"description_width": "initial"}  # room for descriptive slider labels
+
+
+def log_slider(value, bounds, description, step=0.05):
+    """A slider over ``bounds = (low, high)`` on a log scale that fires when released."""
+    return widgets.FloatLogSlider(value=value, base=10, min=math.log10(bounds[0]),
+                                  max=math.log10(bounds[1]), step=step, readout_format=".3g",
+                                  description=description, continuous_update=False, style=_LABEL)
+
+
 def explore_gradient_descent(problem, lr=0.1, start=(-1.5, 1.5), steps=40, xlim=(-2, 2),
                              ylim=(-2, 2), lr_range=(1e-3, 1.0)):
     """Plain gradient descent on a 2-parameter ``problem``, redrawn live: sliders for the
@@ -39,13 +55,6 @@ def explore_gradient_descent(problem, lr=0.1, start=(-1.5, 1.5), steps=40, xlim=
     ``ylim``); the plot shows the path of ``steps`` updates on the loss contours and the
     title says where the run ended, or at which step it diverged.
     """
-    import math
-
-    import numpy as np
-
-    from .optim import SGD
-    from .plots import contour_paths
-    from .train import fit
 
     def draw(ax, lr, x0, y0):
         theta = np.array([x0, y0], dtype=float)
@@ -55,16 +64,15 @@ def explore_gradient_descent(problem, lr=0.1, start=(-1.5, 1.5), steps=40, xlim=
                    else f"loss {history.final_loss:.3g} after {history.steps_taken} steps")
         ax.set_title(f"learning rate {lr:.3g}: {outcome}", fontsize=10)
 
-    def slider(kind, value, low, high, step, description, **extra):
-        return kind(value=value, min=low, max=high, step=step, description=description,
-                    continuous_update=False, style={"description_width": "initial"}, **extra)
+    def start_slider(value, bounds, description):
+        return widgets.FloatSlider(value=value, min=bounds[0], max=bounds[1], step=0.05,
+                                   description=description, continuous_update=False, style=_LABEL)
 
     return live_figure(
         draw,
-        lr=slider(widgets.FloatLogSlider, lr, math.log10(lr_range[0]), math.log10(lr_range[1]),
-                  0.05, "learning rate", base=10, readout_format=".3g"),
-        x0=slider(widgets.FloatSlider, start[0], *xlim, 0.05, "start θ₁"),
-        y0=slider(widgets.FloatSlider, start[1], *ylim, 0.05, "start θ₂"))
+        lr=log_slider(lr, lr_range, "learning rate"),
+        x0=start_slider(start[0], xlim, "start θ₁"),
+        y0=start_slider(start[1], ylim, "start θ₂"))
 
 
 def explore_coefficient(problem, w=0.3, h=0.05, w_range=(-1.0, 0.6)):
@@ -129,11 +137,6 @@ def explore_batch_size(problem, start, xlim, ylim, batch_size=32, lr=0.1, steps=
     ``seed`` fixed) on the loss contours. Right: the loss on each step's batch (faint)
     and the loss on all training data, against the update count.
     """
-    import math
-
-    from .optim import SGD
-    from .plots import contour_paths, loss_curves
-    from .train import fit
 
     n = problem.n_samples
     if n is None or tuple(problem.shape) != (2,):
@@ -161,12 +164,8 @@ def explore_batch_size(problem, start, xlim, ylim, batch_size=32, lr=0.1, steps=
     return live_figure(
         draw,
         batch_size=widgets.SelectionSlider(options=sizes, value=batch_size, description="batch size m",
-                                           continuous_update=False,
-                                           style={"description_width": "initial"}),
-        lr=widgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_range[0]),
-                                  max=math.log10(lr_range[1]), step=0.05, description="learning rate",
-                                  readout_format=".3g", continuous_update=False,
-                                  style={"description_width": "initial"}))
+                                           continuous_update=False, style=_LABEL),
+        lr=log_slider(lr, lr_range, "learning rate"))
 
 
 def explore_feature_scaling(x, y, start=(1.2, -1.0), lr=0.3, scale=1.0, steps=60,
@@ -181,12 +180,6 @@ def explore_feature_scaling(x, y, start=(1.2, -1.0), lr=0.3, scale=1.0, steps=60
     title gives :math:`\kappa` of the Hessian :math:`X^\top X/n` and the largest stable
     learning rate :math:`2/\lambda_{\max}`. Right: the loss gap :math:`J(\theta_t) - J^*`.
     """
-    import math
-
-    from .optim import SGD
-    from .plots import contour_paths
-    from .problems import LinearRegression, standardize
-    from .train import fit
 
     x = np.asarray(x, dtype=float).reshape(len(y), -1)
     if x.shape[1] != 1:
@@ -226,12 +219,6 @@ def explore_feature_scaling(x, y, start=(1.2, -1.0), lr=0.3, scale=1.0, steps=60
             outcome = "diverging: " + outcome
         right.set_title(outcome, fontsize=10)
 
-    def log_slider(value, bounds, description):
-        return widgets.FloatLogSlider(value=value, base=10, min=math.log10(bounds[0]),
-                                      max=math.log10(bounds[1]), step=0.05, readout_format=".3g",
-                                      description=description, continuous_update=False,
-                                      style={"description_width": "initial"})
-
     return live_figure(
         draw,
         lr=log_slider(lr, lr_range, "learning rate"),
@@ -243,9 +230,6 @@ def _schedule_ending_at(name, lr, steps, final_ratio):
     """The :mod:`gdcore.schedules` schedule ``name`` from ``lr``, its decay set so that the
     rate at the last step of a ``steps``-step run (t = steps - 1) is ``lr * final_ratio``
     (step decay: three drops, the first after a quarter of the run). ``steps >= 4``."""
-    import math
-
-    from . import schedules
 
     last, end = steps - 1, lr * final_ratio
     params = {"constant": {},
@@ -268,12 +252,6 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
     :func:`gdcore.train.fit` with SGD from ``theta0`` (zeros by default) for ``steps``
     steps of ``batch_size`` samples (``seed`` fixed), for both.
     """
-    import math
-
-    from . import schedules
-    from .optim import SGD
-    from .plots import loss_curves, schedule_curves
-    from .train import fit
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 4:
         raise ValueError(f"steps must be an integer >= 4, got {steps!r}")
@@ -295,16 +273,12 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
             "diverged" if h.diverged else f"{h.final_loss:.4g}" for h in histories.values()),
             fontsize=9)
 
-    style = {"continuous_update": False, "style": {"description_width": "initial"}}
     return live_figure(
         draw,
         schedule=widgets.Dropdown(options=list(schedules.SCHEDULES), value="cosine",
-                                  description="schedule", style=style["style"]),
-        lr=widgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_range[0]),
-                                  max=math.log10(lr_range[1]), step=0.05, description="start rate",
-                                  readout_format=".3g", **style),
-        final_ratio=widgets.FloatLogSlider(value=0.01, base=10, min=-3, max=math.log10(0.5),
-                                           step=0.1, description="end rate / start rate",
-                                           readout_format=".3g", **style),
+                                  description="schedule", style=_LABEL),
+        lr=log_slider(lr, lr_range, "start rate"),
+        final_ratio=log_slider(0.01, (1e-3, 0.5), "end rate / start rate", step=0.1),
         warmup_steps=widgets.IntSlider(value=0, min=0, max=steps // 2, step=5,
-                                       description="warm-up steps", **style))
+                                       description="warm-up steps", continuous_update=False,
+                                       style=_LABEL))

@@ -153,6 +153,20 @@ def test_no_output_is_hidden_by_a_trailing_semicolon(path):
     )
 
 
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=lambda p: p.name)
+def test_live_widget_cells_are_tagged_for_nbval_and_the_build(path):
+    # Widget ids are random (nbval must ignore the output), the static page
+    # cannot run callbacks (remove the output there), and the build's executor
+    # can stall on widget cells (jupyter/nbclient#312), so it skips them.
+    needed = {"nbval-ignore-output", "remove-output", "skip-execution"}
+    nb = nbformat.read(path, as_version=4)
+    bad = [f"Cell {number}: {sorted(needed - set(cell.metadata.get('tags', [])))}"
+           for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code")
+           if "gd.widgets." in cell.source
+           and not needed <= set(cell.metadata.get("tags", []))]
+    assert not bad, f"{path.name}: live-widget cells lack tags: {bad}"
+
+
 def test_build_executes_every_notebook_strictly():
     execute = CONFIG["execute"]
     assert execute["execute_notebooks"] in ("force", "cache")

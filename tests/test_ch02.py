@@ -1,5 +1,6 @@
 """Tests for what chapter 2 added to gdcore: Saddle, DoubleWell(dim=...),
-widgets.explore_gradient_descent and checks.check_descent_loop."""
+widgets.explore_gradient_descent, checks.check_descent_loop and the
+message of checks.check_gradient."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -152,3 +153,35 @@ def test_check_descent_loop_reports_an_exception_and_a_bad_start(capsys):
     assert "your loop raised TypeError" in capsys.readouterr().out
     with pytest.raises(ValueError, match="theta0 already has a gradient norm"):
         check_descent_loop(correct_loop, **{**CASE, "theta0": [0.0, 0.0]})
+
+
+# ------------------------------------------------------ check_gradient
+def slipped_gradient(theta):  # d/d theta_2 of theta_1^2 theta_2 + e^theta_2 without the e^theta_2
+    return np.array([2 * theta[0] * theta[1], theta[0] ** 2])
+
+
+def exercise_loss(theta):
+    return theta[0] ** 2 * theta[1] + np.exp(theta[1])
+
+
+def test_check_gradient_names_the_wrong_entry_by_index_and_position(capsys):
+    assert not gd.checks.check_gradient(slipped_gradient, exercise_loss, np.array([1.5, -0.5]))
+    assert capsys.readouterr().out == ("✗ your gradient differs from the finite difference at index 1 "
+                                       "(the 2nd coordinate): yours 2.25, finite difference 2.85653\n")
+
+
+@pytest.mark.parametrize("k, ordinal", [(0, "1st"), (2, "3rd"), (10, "11th"), (21, "22nd")])
+def test_check_gradient_counts_positions_from_one(capsys, k, ordinal):
+    theta = np.linspace(0.1, 1.0, 25)
+    wrong = lambda t: 2 * t + (np.arange(t.size) == k)  # noqa: E731  (J = sum t^2, one entry off)
+    assert not gd.checks.check_gradient(wrong, lambda t: (t ** 2).sum(), theta)
+    assert f"at index {k} (the {ordinal} coordinate)" in capsys.readouterr().out
+
+
+def test_check_gradient_accepts_the_right_gradient_and_names_a_matrix_entry(capsys):
+    right = lambda t: np.array([2 * t[0] * t[1], t[0] ** 2 + np.exp(t[1])])  # noqa: E731
+    assert gd.checks.check_gradient(right, exercise_loss, np.array([1.5, -0.5]))
+    assert capsys.readouterr().out.startswith("✓ your gradient matches")
+    matrix = np.arange(1.0, 7.0).reshape(2, 3)
+    assert not gd.checks.check_gradient(lambda t: 2 * t * (t != 5.0), lambda t: (t ** 2).sum(), matrix)
+    assert "at index (1, 1):" in capsys.readouterr().out

@@ -1,5 +1,7 @@
-"""Tests for what chapter 3 added to gdcore: checks.check_linear_gradient and
-widgets.explore_feature_scaling."""
+"""Tests for what chapter 3 added to gdcore: checks.check_linear_gradient,
+widgets.explore_feature_scaling and the xlabel/ylabel/minimum options of plots.animate_paths."""
+import gc
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -127,3 +129,47 @@ def test_problems_docstrings_are_valid_restructuredtext():
     for obj in objects:
         doc = inspect.getdoc(obj)
         assert not (doc and rst_problems(doc)), f"{getattr(obj, '__qualname__', obj)}: {rst_problems(doc)}"
+
+
+
+# ----------------------------------------------- animate_paths: labels and minimum
+# the tests draw single frames by hand instead of rendering whole animations
+no_render_warning = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+
+
+@no_render_warning
+def test_animate_paths_labels_axes_and_marks_the_minimum():
+    plt.close("all")
+    X, y = gd.linear_data(n=50, seed=0)
+    problem = gd.LinearRegression(X, y)
+    best = problem.solution()
+    path = np.array([[0.0, 0.0], [0.5, 0.4], [1.0, 0.7]])
+    anim = gd.plots.animate_paths(problem, [path], xlim=(-1, 3), ylim=(-1, 3), labels=["run"],
+                                  xlabel="slope a", ylabel="intercept b", minimum=best,
+                                  legend_fontsize=10)
+    ax = anim._fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("slope a", "intercept b")
+    marks = [line for line in ax.lines if line.get_label() == "minimum"]
+    assert len(marks) == 1 and marks[0].get_marker() == "x"
+    np.testing.assert_allclose(marks[0].get_xydata()[0], best)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["run", "minimum"]
+    assert legend.get_texts()[0].get_fontsize() == 10
+    anim._func(2)  # the last frame shows the whole path
+    assert ax.get_title() == "step 2"
+    np.testing.assert_allclose(ax.lines[-2].get_xydata(), path)
+    del anim
+    plt.close("all")
+    gc.collect()
+
+
+@no_render_warning
+def test_animate_paths_defaults_are_unchanged():
+    plt.close("all")
+    anim = gd.plots.animate_paths(gd.Quadratic.with_condition(4.0), [np.array([[1.0, 1.0], [0.5, 0.2]])])
+    ax = anim._fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\theta_1$", r"$\theta_2$")
+    assert ax.get_legend() is None and not any(line.get_marker() == "x" for line in ax.lines)
+    del anim
+    plt.close("all")
+    gc.collect()

@@ -1,6 +1,7 @@
-"""Tests for what chapter 4 added to gdcore: checks.check_epoch_batches and
-widgets.explore_batch_size."""
+"""Tests for what chapter 4 added to gdcore: checks.check_epoch_batches,
+widgets.explore_batch_size and the styles option of plots.animate_paths."""
 import contextlib
+import gc
 import io
 
 import matplotlib
@@ -51,6 +52,13 @@ def test_batches_drawn_with_replacement_are_caught(capsys):
     assert not check_epoch_batches(batches, 50, 5)
     out = capsys.readouterr().out
     assert out.startswith("✗ sample ") and "without replacement" in out
+
+
+def test_a_sample_repeated_inside_one_batch_is_counted_per_use(capsys):
+    batches = [np.array([0, 1, 0]), np.array([2, 0, 4]), np.array([3])]
+    assert not check_epoch_batches(batches, 5, 3)
+    assert capsys.readouterr().out.startswith(
+        "✗ sample 0 is used 3 times (in batches [0, 0, 1]) and 1 samples are repeated in all")
 
 
 def test_dropping_the_last_batch_is_caught(capsys):
@@ -119,3 +127,29 @@ def test_the_explorer_rejects_unsuitable_input(line_problem):
         explore_batch_size(line_problem, (0, 0), (-1, 4), (-1, 3), batch_size=10)
     with pytest.raises(ValueError, match="2 parameters"):
         explore_batch_size(gd.Rosenbrock(), (0, 0), (-1, 4), (-1, 3))
+
+
+# ------------------------------------------------------- animate_paths: styles
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+def test_animate_paths_styles_set_the_look_of_each_path(line_problem):
+    plt.close("all")
+    paths = [np.array([[0.0, 0.0], [1.0, 0.5], [2.0, 1.0]]), np.array([[0.0, 0.0], [1.5, 0.8]])]
+    anim = gd.plots.animate_paths(line_problem, paths, xlim=(-1, 4), ylim=(-1, 3), labels=["a", "b"],
+                                  styles=[{"color": "C0", "ls": "--", "lw": 3, "marker": "o"}, None])
+    ax = anim._fig.axes[0]
+    styled, plain = ax.lines[-2:]
+    assert (styled.get_linestyle(), styled.get_linewidth(), styled.get_marker()) == ("--", 3, "o")
+    assert styled.get_color() == "C0"
+    assert (plain.get_linestyle(), plain.get_linewidth(), plain.get_marker()) == ("-", 1.2, ".")
+    anim._func(2)  # the last frame draws the whole of both paths
+    np.testing.assert_allclose(styled.get_xydata(), paths[0])
+    np.testing.assert_allclose(plain.get_xydata(), paths[1])
+    del anim
+    plt.close("all")
+    gc.collect()
+
+
+def test_animate_paths_wants_one_style_per_path(line_problem):
+    with pytest.raises(ValueError, match="styles has 1 entries, but there are 2 paths"):
+        gd.plots.animate_paths(line_problem, [np.zeros((2, 2)), np.ones((2, 2))], styles=[{}])
+    plt.close("all")

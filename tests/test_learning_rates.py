@@ -104,6 +104,17 @@ def test_schedule_curves_draws_one_labelled_line_per_schedule():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["constant", "cosine"]
 
 
+def test_schedule_curves_keeps_a_schedules_style_in_every_figure():
+    styles = {"cosine": {"color": "C3", "ls": "--"}}
+    drawn = {"constant": schedules.constant(0.1), "cosine": schedules.cosine(0.1, 50)}
+    first = plots.schedule_curves(drawn, 50, styles=styles)
+    second = plots.schedule_curves({"cosine": drawn["cosine"]}, 50, styles=styles)
+    for line in (first.lines[1], second.lines[0]):  # same look whatever comes before it
+        assert matplotlib.colors.to_hex(line.get_color()) == matplotlib.colors.to_hex("C3")
+        assert line.get_linestyle() == "--"
+    assert first.lines[0].get_linestyle() == "-"  # labels without a style keep the defaults
+
+
 def test_range_test_curve_marks_both_suggestions():
     result = gd.lr_range_test(regression(), gd.SGD, lr_min=1e-4, lr_max=10.0, steps=60,
                               batch_size=10)

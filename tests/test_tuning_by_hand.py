@@ -110,6 +110,15 @@ def test_animate_1d_moves_the_point_and_the_tangent():
     assert len(list(anim.new_frame_seq())) == 3
 
 
+def test_animate_1d_legend_names_the_tangent_only_when_drawn():
+    with_slope = animate_1d(J, [0.3, 0.2], (-1, 0.6), slope=lambda w: 4 * (w + 0.2))
+    labels = [t.get_text() for t in with_slope._fig.axes[0].get_legend().get_texts()]
+    assert labels == ["loss", "earlier points", "current point", "tangent (slope)"]
+    without = animate_1d(J, [0.3, 0.2], (-1, 0.6))
+    labels = [t.get_text() for t in without._fig.axes[0].get_legend().get_texts()]
+    assert labels == ["loss", "earlier points", "current point"]
+
+
 def test_animate_1d_caps_the_frames_and_keeps_the_ends():
     anim = animate_1d(J, np.linspace(0.3, -0.2, 100), (-1, 0.6), frames=10)
     frames = list(anim.new_frame_seq())
