@@ -35,14 +35,14 @@ from .backend import addcdiv_, addcmul_, lerp_, namespace
 class Rule:
     """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
 
-    ``elementwise = True`` declares that the update acts entry by entry (no
-    norms, no matrix products), so the NumPy path may apply it to a large
-    array block by block.
+    ``elementwise`` says that the update acts entry by entry (no norms, no
+    matrix products), so the NumPy path may apply it to a large array block
+    by block; a rule that mixes entries must set it to False.
     """
 
     state_names = ()
     decoupled_decay = False
-    elementwise = False
+    elementwise = True
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -51,8 +51,6 @@ class Rule:
 
 class SGD(Rule):
     """Gradient descent: theta <- theta - lr * g  (``torch.optim.SGD``)."""
-
-    elementwise = True
 
     def __init__(self, params, lr=1e-3, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -69,7 +67,6 @@ class Momentum(Rule):
     """
 
     state_names = ("velocity",)
-    elementwise = True
 
     def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta)
@@ -82,17 +79,11 @@ class Momentum(Rule):
         param -= lr * v
 
 
-class Nesterov(Rule):
+class Nesterov(Momentum):
     """Nesterov momentum (Nesterov 1983): v <- beta * v + g;  theta <- theta - lr * (g + beta * v).
 
     ``torch.optim.SGD(momentum=beta, nesterov=True)``.
     """
-
-    state_names = ("velocity",)
-    elementwise = True
-
-    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, beta=beta)
 
     @staticmethod
     def update(param, grad, state, lr, t, beta):
@@ -109,7 +100,6 @@ class Adagrad(Rule):
     """
 
     state_names = ("sum_sq",)
-    elementwise = True
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, eps=eps)
@@ -130,7 +120,6 @@ class RMSprop(Rule):
     """
 
     state_names = ("avg_sq",)
-    elementwise = True
 
     def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta, eps=eps)
@@ -156,7 +145,6 @@ class Adam(Rule):
     """
 
     state_names = ("m", "v")
-    elementwise = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, betas=betas, eps=eps)

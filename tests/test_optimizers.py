@@ -420,11 +420,13 @@ def test_numpy_path_on_large_arrays_equals_the_rule_on_whole_arrays(name, layout
         np.testing.assert_array_equal(opt.state[0][key], state[key])
 
 
-def test_rule_that_is_not_declared_elementwise_sees_whole_arrays():
+def test_rule_that_is_not_elementwise_sees_whole_arrays():
     from gdcore import optim, rules
 
     class NormalisedGD(rules.Rule, gd.Optimizer):
         """theta <- theta - lr * g / ||g||: couples all entries through the norm."""
+
+        elementwise = False
 
         @staticmethod
         def update(param, grad, state, lr, t):
