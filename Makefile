@@ -20,7 +20,8 @@ CELL_TIMEOUT := 120
 # that output anyway. Storing outputs runs every cell, so the stored notebook
 # shows the explorer in Jupyter and nbval still executes it.
 NEVER_SKIP := --ExecutePreprocessor.skip_cells_with_tag=store-every-output
-# Chapter notebooks in reading order (the shell sorts the glob).
+# Chapter notebooks in reading order: make's $(sort) orders the NN_ prefixes
+# ($(wildcard) alone promises no order).
 CHAPTERS = $(sort $(wildcard chapters/[0-9][0-9]_*.ipynb))
 
 # Kernels named "python3" must resolve to the venv's Python, not to a

@@ -14,7 +14,7 @@ from .finite_diff import numerical_gradient
 from .optim import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSprop
 from .problems import (DoubleWell, L1Penalty, L2Penalty, LinearRegression, LogisticRegression,
                        Problem, Quadratic, Rosenbrock, Saddle, SoftmaxRegression, linear_data,
-                       one_coefficient_problem)
+                       one_coefficient_problem, standardize)
 from .train import History, RangeTest, fit, lr_range_test
 
 _LAZY = ("torch_optim", "plots", "widgets", "checks")

@@ -7,12 +7,14 @@ NumPy and torch spell these the same way. Three in-place helpers with
 torch's names (:func:`lerp_`, :func:`addcmul_`, :func:`addcdiv_`) save the
 large temporaries that plain arithmetic would allocate on every step.
 """
+import sys
+
 import numpy as np
 
 
 def is_tensor(x):
-    """True for a torch tensor (checked without importing torch)."""
-    return type(x).__module__.startswith("torch")
+    """True for a torch tensor (checked without importing torch: no torch loaded, no tensors)."""
+    return "torch" in sys.modules and isinstance(x, sys.modules["torch"].Tensor)
 
 
 def namespace(x):
@@ -63,9 +65,14 @@ def logsumexp_rows(z):
 
 
 def to_numpy(x):
-    """A NumPy copy of an array or tensor (moved to the CPU first)."""
+    """A NumPy copy of an array or tensor, never sharing its memory.
+
+    A tensor is copied to the CPU; bfloat16, which NumPy lacks, becomes float32.
+    """
     if is_tensor(x):
-        return x.detach().cpu().numpy()
+        torch = sys.modules["torch"]
+        dtype = torch.float32 if x.dtype == torch.bfloat16 else x.dtype
+        return x.detach().to("cpu", dtype, copy=True).numpy()
     return np.array(x)
 
 

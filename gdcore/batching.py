@@ -5,12 +5,18 @@
 * ``"shuffle"``: a fresh random permutation every epoch, cut into slices of
   ``batch_size`` (every sample exactly once per epoch);
 * ``"sequential"``: slices in data order that wrap around, step ``t`` using
-  indices ``(t * m + 0, ..., t * m + m - 1) mod n``;
+  indices ``(t * m + 0, ..., t * m + m - 1) mod n`` (with ``drop_last`` too:
+  an epoch is then ``n // m`` such slices, and the samples left over start
+  the next epoch's first slice instead of being dropped);
 * ``"replacement"``: each batch drawn independently with replacement.
 
 An epoch is ``ceil(n / m)`` steps (``n // m`` with ``drop_last``). Give
 ``device`` to get torch index tensors made on that device (``randperm`` there,
 no trip through the host per batch); otherwise NumPy index arrays.
+
+A ``seed`` fixes the order for one kind of generator only: NumPy's (no
+``device``) and torch's on each device differ, so the same seed gives
+different batches on the NumPy path, on a CPU device and on a GPU.
 """
 import math
 
@@ -25,7 +31,8 @@ class Batches:
     """Index batches over ``n`` samples.
 
     ``batch_size=None`` means the full batch (BGD): every step sees all
-    samples, in data order. ``seed`` makes the order reproducible.
+    samples, in data order. ``seed`` makes the order reproducible (on the same
+    path and device). ``len(batches)`` is the number of steps in one epoch.
     """
 
     def __init__(self, n, batch_size=None, order="shuffle", drop_last=False, seed=None,
@@ -58,6 +65,9 @@ class Batches:
             return self.n // self.batch_size
         return math.ceil(self.n / self.batch_size)
 
+    def __len__(self):
+        return self.steps_per_epoch
+
     def __iter__(self):
         return self.epoch()
 
@@ -75,7 +85,7 @@ class Batches:
         elif self.order == "sequential":
             for _ in range(self.steps_per_epoch):
                 start, self._cursor = self._cursor, (self._cursor + m) % n
-                yield self._arange(start, start + m) % n if start + m > n else self._arange(start, start + m)
+                yield self._arange(start, start + m) % n
         else:
             for _ in range(self.steps_per_epoch):
                 yield self._draw(m)

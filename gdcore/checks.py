@@ -4,6 +4,9 @@ and says what is wrong, or that it is right.
 Every check prints a one-line verdict and returns ``True`` or ``False``, so
 a notebook cell shows feedback and a test can assert on it.
 """
+import math
+import numbers
+
 import numpy as np
 
 from . import validate
@@ -48,19 +51,27 @@ def check_descent_loop(loop, problem, theta0, lr, grad_tol, max_steps=10_000):
     ``loop(problem, theta, lr, grad_tol, max_steps)`` must return ``(theta, steps)``:
     the parameters and the number of updates made when it stopped, which should be
     at the first step whose gradient norm is ``<= grad_tol`` (or after ``max_steps``).
-    The start ``theta0`` must not already satisfy the rule.
+    The start ``theta0`` must not already satisfy the rule, and gradient descent
+    with ``lr`` must not diverge from it.
     """
     theta0 = np.asarray(theta0, dtype=float)
     if np.linalg.norm(problem.grad(theta0)) <= grad_tol:
         raise ValueError("theta0 already has a gradient norm <= grad_tol; pick a start further away")
     reference = theta0.copy()
-    ref_steps = fit(problem, SGD(reference, lr=lr), steps=max_steps, grad_tol=grad_tol).steps_taken
+    ref_run = fit(problem, SGD(reference, lr=lr), steps=max_steps, grad_tol=grad_tol)
+    if ref_run.diverged:
+        raise ValueError(f"lr = {lr!r} makes gradient descent diverge from theta0 (at step "
+                         f"{ref_run.diverged_at}); pick a smaller lr")
+    ref_steps = ref_run.steps_taken
     try:
         theta, steps = loop(problem, theta0.copy(), lr, grad_tol, max_steps)
         theta = np.asarray(theta, dtype=float)
     except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
         return _verdict(False, f"your loop raised {type(exc).__name__}: {exc} "
                                "(it should return the pair (theta, steps))")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        return _verdict(False, f"your loop returned steps = {steps!r} ({type(steps).__name__}); "
+                               "it should be the number of updates made, an integer")
     if theta.shape != theta0.shape:
         return _verdict(False, f"your theta has shape {theta.shape}; the start has shape {theta0.shape}")
     norm = float(np.linalg.norm(problem.grad(theta)))
@@ -150,7 +161,7 @@ def check_epoch_batches(batches, n, m, shuffled=True):
         return _verdict(False, f"{missing.size} of the {n} samples are never used, the first is sample "
                                f"{int(missing[0])}; an epoch uses every sample once (keep the "
                                "last, smaller batch)")
-    steps = -(-n // m)
+    steps = math.ceil(n / m)
     if len(batches) != steps:
         return _verdict(False, f"you made {len(batches)} batches; n = {n} samples in batches of "
                                f"m = {m} need ceil(n / m) = {steps}")

@@ -16,11 +16,14 @@ FiniteDifference.__doc__ = "A finite-difference gradient and the number of loss 
 
 
 def numerical_gradient(loss, theta, h=1e-6, method="central"):
-    """Estimate the gradient of ``loss`` (a function of one array) at ``theta``.
+    """Estimate the gradient of ``loss`` (a function of one NumPy array) at ``theta``.
 
-    ``theta`` is not changed. Returns ``FiniteDifference(grad, evaluations)``.
+    ``theta`` must be a NumPy array (a tensor is refused: convert it with
+    :func:`gdcore.to_numpy`) and is not changed; ``loss`` is called on a float64 copy.
+    Returns the named tuple ``FiniteDifference(grad, evaluations)``, not an array:
+    compare ``numerical_gradient(loss, theta).grad`` with an analytic gradient.
     """
-    validate.float_array("theta", theta)
+    validate.numpy_float_array("theta", theta)
     h = validate.positive("h", h)
     validate.choice("method", method, ("forward", "central"))
     point = np.array(theta, dtype=float)

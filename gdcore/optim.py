@@ -33,6 +33,9 @@ class Optimizer:
                 raise TypeError(f"params[{i}] must be a NumPy array, got {type(p).__name__} "
                                 "(torch tensors go to gdcore.torch_optim)")
             validate.float_array(f"params[{i}]", p)
+            if not p.flags.writeable:
+                raise ValueError(f"params[{i}] is read-only; the optimiser updates its parameters "
+                                 "in place, so give a writeable array (e.g. a copy)")
         self.params = params
         self.lr = schedules.learning_rate(lr)
         self.weight_decay, self.hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
@@ -45,12 +48,19 @@ class Optimizer:
         return schedules.lr_at(self.lr, self.steps)
 
     def step(self, grads):
-        """Update every parameter from its gradient (an array, or a list matching ``params``).
+        """Update every parameter from its gradient: a NumPy array, or a list of them matching ``params``.
 
-        Raises ``ValueError`` before changing anything if a gradient has the
-        wrong shape or holds NaN or inf.
+        Raises ``TypeError`` or ``ValueError`` before changing anything if a
+        gradient is not a NumPy array, has the wrong shape or holds NaN or inf.
         """
-        grads = [grads] if isinstance(grads, np.ndarray) else list(grads)
+        grads = [grads] if isinstance(grads, np.ndarray) else grads
+        if not isinstance(grads, (list, tuple)):
+            raise TypeError(f"grads must be a NumPy array or a list of them, one per parameter, "
+                            f"got {type(grads).__name__} (torch tensors go to gdcore.torch_optim)")
+        for i, g in enumerate(grads):
+            if not isinstance(g, np.ndarray):
+                raise TypeError(f"grads[{i}] must be a NumPy array, got {type(g).__name__} "
+                                "(torch tensors go to gdcore.torch_optim)")
         if len(grads) != len(self.params):
             raise ValueError(f"grads has {len(grads)} arrays but there are {len(self.params)} params")
         for i, (g, p) in enumerate(zip(grads, self.params)):

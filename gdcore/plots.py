@@ -24,16 +24,23 @@ def contour_paths(problem, paths=None, xlim=(-2, 2), ylim=(-2, 2), ax=None, leve
                   log_levels=True, labels=None, resolution=120):
     """Contours of a 2-parameter loss with optimisation paths drawn over them.
 
-    ``paths`` is a list of arrays of shape (steps, 2) (for example
-    ``History.trajectory``); ``labels`` names them in a legend. Returns the axes.
+    ``paths`` is an array of shape (steps, 2) (for example
+    ``History.trajectory``) or a list of them; ``labels`` names them in a legend.
+    With ``log_levels`` the ``levels`` contour heights above the lowest loss on
+    the grid, ``Z.min()``, grow geometrically (dense near the minimum; any sign
+    of loss). Returns the axes.
     """
     ax = ax or plt.subplots(figsize=(5.5, 4.5))[1]
     X, Y, Z = loss_grid(problem, xlim, ylim, resolution)
     if log_levels:
-        low, high = max(Z.min(), 1e-12), Z.max()
-        levels = np.geomspace(low + (high - low) * 1e-4, high, levels)
+        span = Z.max() - Z.min()
+        levels = Z.min() + np.geomspace(span * 1e-4, span, levels)
     ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    for i, path in enumerate(paths or []):
+    if paths is None:
+        paths = []
+    elif getattr(paths, "ndim", None) == 2:  # one path
+        paths = [paths]
+    for i, path in enumerate(paths):
         path = to_numpy(path)
         label = labels[i] if labels else None
         line, = ax.plot(path[:, 0], path[:, 1], ".-", lw=1.2, ms=3, label=label)
@@ -48,12 +55,15 @@ def contour_paths(problem, paths=None, xlim=(-2, 2), ylim=(-2, 2), ax=None, leve
     return ax
 
 
-def loss_curves(histories, x="step", ax=None, log=True, batch=False):
+def loss_curves(histories, x="step", ax=None, log=True, batch=False, batch_label=None):
     """Full-data loss of several runs against ``x`` (``"step"``, ``"epoch"``, ``"samples"`` or ``"time"``).
 
     ``histories`` maps a label to a :class:`gdcore.train.History`. With
-    ``batch=True`` the per-step batch losses are drawn too, faintly, against
-    the step count. Returns the axes.
+    ``batch=True`` each run's batch losses are drawn too, faintly, in the run's
+    colour: the batch loss of step ``t`` at the ``x`` of step ``t``, read off
+    the recorded evaluations by linear interpolation (exact when every step is
+    recorded, ``eval_every=1``). ``batch_label`` names those lines in the
+    legend (``None``: left out). Returns the axes.
     """
     names = {"step": "parameter updates", "epoch": "epochs",
              "samples": "per-sample gradient evaluations", "time": "wall time (s)"}
@@ -63,8 +73,10 @@ def loss_curves(histories, x="step", ax=None, log=True, batch=False):
     for label, history in histories.items():
         line, = ax.plot(getattr(history, x), history.loss, label=label)
         if batch:
-            ax.plot(np.arange(len(history.batch_loss)), history.batch_loss,
-                    color=line.get_color(), alpha=0.3, lw=0.8)
+            t = np.arange(history.steps_taken)
+            at = t if x == "step" else np.interp(t, history.step, getattr(history, x))
+            ax.plot(at, history.batch_loss, color=line.get_color(), alpha=0.3, lw=0.8,
+                    label=batch_label)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(names[x])

@@ -14,7 +14,7 @@ Constant convention for least squares (stated once, used everywhere):
 import numpy as np
 
 from . import validate
-from .backend import logsumexp_rows, namespace
+from .backend import is_tensor, logsumexp_rows, namespace, to_numpy
 
 
 class Problem:
@@ -47,6 +47,8 @@ class _DataProblem(Problem):
         validate.float_array("X", X)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (samples x features), got shape {tuple(X.shape)}")
+        if not (isinstance(y, np.ndarray) or is_tensor(y)):
+            raise TypeError(f"y must be a NumPy array or torch tensor, got {type(y).__name__}")
         if tuple(y.shape) != (X.shape[0],):
             raise ValueError(f"y has shape {tuple(y.shape)}; expected ({X.shape[0]},), "
                              "one target per row of X")
@@ -95,11 +97,16 @@ class LinearRegression(_DataProblem):
 class LogisticRegression(_DataProblem):
     r"""Binary cross-entropy with labels :math:`y_i \in \{0, 1\}` and
     :math:`p_i = \sigma(x_i^\top\theta)`: :math:`J = -\frac1n\sum_i [y_i\log p_i + (1-y_i)\log(1-p_i)]`,
-    :math:`\nabla J = \frac1n X^\top (p - y)`.
+    :math:`\nabla J = \frac1n X^\top (p - y)`. Labels may be float, integer or boolean;
+    they are stored as floats.
     """
 
     def __init__(self, X, y, bias=True):
-        super().__init__(X, y * 1.0, bias)
+        super().__init__(X, y, bias)
+        if not bool(((y == 0) | (y == 1)).all()):
+            raise ValueError("y must hold the labels 0 and 1 "
+                             "(for labels -1 and +1 pass (y + 1) / 2)")
+        self.y = y * 1.0
         self.shape = (self.X.shape[1],)
 
     def loss(self, theta, idx=None):
@@ -113,10 +120,10 @@ class LogisticRegression(_DataProblem):
     def grad(self, theta, idx=None):
         self._check(theta, idx)
         X, y = self._rows(idx)
-        return X.T @ (self.probability(theta, X) - y) / len(y)
+        return X.T @ (self.probabilities(theta, X) - y) / len(y)
 
     @staticmethod
-    def probability(theta, X):
+    def probabilities(theta, X):
         """sigma(X theta) = 1 / (1 + e^(-X theta)), computed without overflow (``X`` with its bias column)."""
         xp = namespace(X)
         z = X @ theta
@@ -127,19 +134,23 @@ class SoftmaxRegression(_DataProblem):
     r"""Multi-class cross-entropy. ``theta`` has shape (features, classes),
     :math:`P = \mathrm{softmax}(X\theta)` row by row,
     :math:`J = -\frac1n\sum_i \log P_{i, y_i}`, :math:`\nabla J = \frac1n X^\top (P - Y)`
-    with :math:`Y` the one-hot labels.
+    with :math:`Y` the one-hot labels. ``y`` holds integer labels 0, ..., n_classes - 1;
+    ``n_classes`` defaults to the largest label + 1.
     """
 
     def __init__(self, X, y, n_classes=None, bias=True):
         super().__init__(X, y, bias)
-        labels = np.asarray(y.cpu() if hasattr(y, "cpu") else y)
-        if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-            raise TypeError("y must hold integer class labels 0, 1, ..., n_classes - 1")
-        self.n_classes = int(labels.max()) + 1 if n_classes is None else n_classes
-        xp = namespace(self.X)
-        eye = xp.eye(self.n_classes, dtype=self.X.dtype)
-        if xp is not np:
-            eye = eye.to(self.X.device)
+        labels = to_numpy(y)   # checked on the CPU: an out-of-range index on a GPU is fatal
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+        if labels.min() < 0:
+            raise ValueError(f"y has labels outside 0..n_classes-1: smallest {labels.min()}")
+        n_classes = int(labels.max()) + 1 if n_classes is None else n_classes
+        self.n_classes = validate.positive_int("n_classes", n_classes)
+        if labels.max() >= self.n_classes:
+            raise ValueError(f"y has labels outside 0..n_classes-1 = 0..{self.n_classes - 1}: "
+                             f"largest {labels.max()}")
+        eye = namespace(self.X).eye(self.n_classes, dtype=self.X.dtype, device=self.X.device)
         self.Y = eye[y]
         self.shape = (self.X.shape[1], self.n_classes)
 
@@ -156,7 +167,7 @@ class SoftmaxRegression(_DataProblem):
     def grad(self, theta, idx=None):
         self._check(theta, idx)
         X, Y = self._rows_onehot(idx)
-        return X.T @ (self.probabilities(theta, X) - Y) / X.shape[0]
+        return X.T @ (self.probabilities(theta, X) - Y) / len(Y)
 
     @staticmethod
     def probabilities(theta, X):
@@ -169,18 +180,26 @@ class SoftmaxRegression(_DataProblem):
 class Quadratic(Problem):
     r""":math:`J(\theta) = \tfrac12 \theta^\top A \theta - b^\top\theta`, :math:`\nabla J = A\theta - b`,
     minimised at :math:`A^{-1} b`; ``eigenvalues`` holds :math:`\lambda_1 \le \dots \le \lambda_d`.
+
+    ``A`` and ``b`` (arrays or tensors; ``b = 0`` by default) are stored as NumPy
+    copies; a torch ``theta`` gets them as tensors on its device, converted once
+    per (device, dtype).
     """
 
     def __init__(self, A, b=None):
         validate.float_array("A", A)
-        if A.ndim != 2 or A.shape[0] != A.shape[1] or not np.allclose(A, A.T):
-            raise ValueError(f"A must be a symmetric square matrix, got shape {A.shape}")
-        b = np.zeros(A.shape[0]) if b is None else b
+        A = to_numpy(A)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be square, got shape {A.shape}")
+        if not np.allclose(A, A.T):
+            raise ValueError("A must be symmetric (A equal to A.T)")
+        b = np.zeros(A.shape[0]) if b is None else to_numpy(validate.float_array("b", b))
         if b.shape != (A.shape[0],):
             raise ValueError(f"b has shape {b.shape}; expected ({A.shape[0]},)")
         self.A, self.b = A, b
         self.shape = (A.shape[0],)
         self.eigenvalues = np.linalg.eigvalsh(A)
+        self._tensors = {}   # (device, dtype) -> (A, b) as tensors
 
     @classmethod
     def with_condition(cls, kappa, dim=2, lambda_min=1.0, rotate=True, seed=0):
@@ -191,6 +210,8 @@ class Quadratic(Problem):
         lambda_min = validate.positive("lambda_min", lambda_min)
         if kappa < 1:
             raise ValueError(f"kappa must be >= 1, got {kappa!r}")
+        if dim == 1 and kappa != 1:
+            raise ValueError(f"kappa must be 1 when dim = 1 (one eigenvalue), got {kappa!r}")
         eigenvalues = np.linspace(lambda_min, kappa * lambda_min, dim)
         Q = np.eye(dim)
         if rotate:
@@ -217,10 +238,15 @@ class Quadratic(Problem):
         return A @ theta - b
 
     def _like(self, theta):
-        if namespace(theta) is np:
+        """(A, b) of theta's kind: the NumPy arrays, or tensors on theta's device and dtype."""
+        if not is_tensor(theta):
             return self.A, self.b
-        return (namespace(theta).as_tensor(m, dtype=theta.dtype, device=theta.device)
-                for m in (self.A, self.b))
+        key = (theta.device, theta.dtype)
+        if key not in self._tensors:
+            self._tensors[key] = tuple(namespace(theta).as_tensor(m, dtype=theta.dtype,
+                                                                  device=theta.device)
+                                       for m in (self.A, self.b))
+        return self._tensors[key]
 
 
 class Rosenbrock(Problem):
@@ -308,17 +334,18 @@ class Saddle(Problem):
 
 
 class _Penalty(Problem):
+    """A penalty term added to ``problem``. The data ``X`` and ``y`` are shared when the
+    problem has them; its minimiser and spectrum are not (they ignore the penalty):
+    reach them, knowingly, through ``.problem``."""
+
     def __init__(self, problem, strength):
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a gdcore Problem, got {type(problem).__name__}")
         self.problem = problem
         self.strength = validate.non_negative("strength", strength)
         self.n_samples, self.shape = problem.n_samples, problem.shape
-
-    def __getattr__(self, name):  # X, y, solution... of the wrapped problem
-        if name == "problem":
-            raise AttributeError(name)
-        return getattr(self.problem, name)
+        if isinstance(problem, _DataProblem):
+            self.X, self.y = problem.X, problem.y
 
 
 class L2Penalty(_Penalty):
@@ -373,8 +400,9 @@ def one_coefficient_problem():
 
 
 def standardize(X):
-    """(X - mean) / std column by column; returns the scaled array, the means and the stds."""
-    validate.float_array("X", X)
+    """(X - mean) / std column by column, on a NumPy array (std with ddof=0, NumPy's default);
+    returns the scaled array, the means and the stds."""
+    validate.numpy_float_array("X", X)
     mean, std = X.mean(axis=0), X.std(axis=0)
     if np.any(std == 0):
         raise ValueError("X has a constant column, which cannot be standardised")

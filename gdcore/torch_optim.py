@@ -7,11 +7,22 @@ with :class:`TorchOptimizer`; the NumPy path uses the very same rules, so
 ``gdcore.torch_optim.Adam(model.parameters())`` and ``torch.optim.Adam``
 give the same numbers. ``lr`` may be a number or a
 :class:`gdcore.schedules.Schedule`, evaluated at each parameter's step count.
+
+A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
+other, never both (a torch scheduler rescales a number ``lr``; it cannot
+rescale a Schedule). A Schedule is saved with the ``state_dict`` and loads
+with a plain ``torch.load`` (importing this module allows it for
+``weights_only`` loading).
 """
 import torch
 
 from . import rules, schedules
 from .validate import all_finite
+
+# A Schedule is data (a name and numbers), safe to rebuild in torch.load(weights_only=True),
+# the default since torch 2.6; torch < 2.4 has no allow-list (nor that default).
+if hasattr(torch.serialization, "add_safe_globals"):
+    torch.serialization.add_safe_globals([schedules.Schedule])
 
 
 class TorchOptimizer(torch.optim.Optimizer):
@@ -24,15 +35,28 @@ class TorchOptimizer(torch.optim.Optimizer):
         super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper})
 
     def add_param_group(self, param_group):
-        """Add a group after checking its own ``lr``, ``weight_decay`` and hyperparameters."""
+        """Add a group after checking its tensors, ``lr``, ``weight_decay`` and hyperparameters.
+
+        ``param_group["params"]`` (a tensor, or any iterable of them, a generator
+        included) is read once and stored back as a list.
+        """
         group = {**self.defaults, **param_group}
         schedules.learning_rate(group["lr"])
         rules.check_hyperparameters(type(self), group["weight_decay"],
                                     {k: group[k] for k in self._hyper_names})
         params = group["params"]
-        for p in [params] if isinstance(params, torch.Tensor) else list(params):
+        if isinstance(params, set):
+            raise TypeError("params must be an ordered collection such as a list, not a set: "
+                            "the order fixes which state belongs to which tensor")
+        params = [params] if isinstance(params, torch.Tensor) else list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, torch.Tensor):
+                raise TypeError(f"params[{i}] must be a torch tensor, got {type(p).__name__} "
+                                "(NumPy arrays go to gdcore.optim)")
             if not p.is_floating_point():
-                raise TypeError(f"params has dtype {p.dtype}; gradient descent needs floating point")
+                raise TypeError(f"params[{i}] has dtype {p.dtype}; gradient descent needs "
+                                "floating point")
+        param_group["params"] = params
         super().add_param_group(param_group)
 
     @torch.no_grad()

@@ -1,11 +1,14 @@
-"""The training loop: problem + optimiser + batching (+ a schedule inside the optimiser).
+r"""The training loop: problem + optimiser + batching (+ a schedule inside the optimiser).
 
 :func:`fit` runs steps until a stopping rule fires and returns a
 :class:`History`. Wall time counts only the optimisation (batch loss,
 gradient, update), not the full-data loss recorded for monitoring.
 Divergence (a non-finite loss or gradient, or a full-data loss above
-``divergence_factor`` times the starting loss) ends the run with
-``diverged=True`` and no overflow warnings.
+:math:`J_0 + f \max(|J_0|, 1)`, with :math:`J_0` the starting loss and
+:math:`f` = ``divergence_factor``) ends the run with ``diverged`` true and no
+overflow warnings. The margin grows with :math:`|J_0|` but is at least
+:math:`f`, so that a start near a zero loss, or a loss that can be negative,
+is not taken for a blow-up.
 """
 import math
 import time
@@ -25,8 +28,13 @@ class History:
     ``step``, ``loss``, ``epoch``, ``samples``, ``time`` (and ``trajectory``
     when recorded) are aligned: one entry per evaluation, the first at step 0
     before any update. ``batch_loss`` has one entry per step: the loss on that
-    step's batch, before its update. ``samples`` counts per-sample gradient
+    step's batch, before its update (always finite: a step whose batch loss or
+    gradient is not finite is not taken). ``samples`` counts per-sample gradient
     evaluations (one per step for a problem without data).
+
+    ``stop_reason`` says which rule ended the run: ``"max_steps"``,
+    ``"loss_tol"``, ``"grad_tol"``, ``"stalled"`` (patience ran out) or
+    ``"diverged"``; ``diverged_at`` is the step of the divergence, else None.
     """
 
     step: np.ndarray
@@ -36,9 +44,13 @@ class History:
     time: np.ndarray
     batch_loss: np.ndarray
     trajectory: np.ndarray
-    diverged: bool
     diverged_at: int
     stop_reason: str
+
+    @property
+    def diverged(self):
+        """Whether the run ended by divergence."""
+        return self.stop_reason == "diverged"
 
     @property
     def final_loss(self):
@@ -56,19 +68,21 @@ class History:
         return f"History({self.steps_taken} steps, {state}, stopped: {self.stop_reason})"
 
 
-STOP_REASONS = ("max_steps", "loss_tol", "grad_tol", "stalled", "diverged")
-
-
 def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="shuffle",
         drop_last=False, seed=0, loss_tol=None, grad_tol=None, patience=None, min_delta=0.0,
         eval_every=1, record_trajectory=False, divergence_factor=1e8):
-    """Minimise ``problem`` with ``optimizer`` (a NumPy optimiser over one array, updated in place).
+    """Minimise ``problem`` with ``optimizer``, a NumPy optimiser over one array.
+
+    The optimiser updates that array in place: after ``fit`` the caller's
+    array holds the final parameters (pass a copy to keep the start).
 
     Stopping rules, checked at every evaluation (every ``eval_every`` steps):
     the step budget (``steps``, or ``epochs`` full passes: the smaller when both
-    are given), full-data loss <= ``loss_tol``, full-gradient norm <=
-    ``grad_tol``, no improvement of the best loss by more than ``min_delta``
-    in ``patience`` evaluations, and divergence.
+    are given), full-data loss <= ``loss_tol`` (any finite number: some losses
+    are negative), full-gradient norm <= ``grad_tol``, no improvement of the
+    best loss by more than ``min_delta`` in ``patience`` evaluations, and
+    divergence: a non-finite loss or gradient, or a full-data loss above
+    ``J0 + divergence_factor * max(|J0|, 1)`` with ``J0`` the starting loss.
     """
     if not isinstance(optimizer, Optimizer) or len(optimizer.params) != 1:
         raise TypeError("optimizer must be a gdcore NumPy optimiser over one parameter array")
@@ -88,6 +102,11 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     divergence_factor = validate.positive("divergence_factor", divergence_factor)
     if patience is not None:
         patience = validate.positive_int("patience", patience)
+    if loss_tol is not None:
+        loss_tol = validate.finite("loss_tol", loss_tol)
+    if grad_tol is not None:
+        grad_tol = validate.non_negative("grad_tol", grad_tol)
+    min_delta = validate.non_negative("min_delta", min_delta)
 
     rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
     batch_losses = []
@@ -96,7 +115,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     stop, diverged_at = "max_steps", None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         full_loss = float(problem.loss(theta))
-        limit = divergence_factor * max(abs(full_loss), 1e-12)
+        limit = full_loss + divergence_factor * max(abs(full_loss), 1.0)
         per_epoch = batches.steps_per_epoch if batches else 1
 
         def record():
@@ -118,6 +137,8 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             start = time.perf_counter()
             batch_loss = float(problem.loss(theta, idx))
             grad = problem.grad(theta, idx)
+            # optimizer.step would refuse a non-finite gradient with an error; checked
+            # here first because in fit it is divergence, a result to report
             if not (math.isfinite(batch_loss) and validate.all_finite(grad)):
                 stop, diverged_at = "diverged", t  # no update made: no batch loss recorded
                 break
@@ -144,8 +165,8 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
                     if since_best >= patience:
                         stop = "stalled"
     arrays = {k: np.array(v) for k, v in rec.items()}
-    return History(**arrays, batch_loss=np.array(batch_losses), diverged=stop == "diverged",
-                   diverged_at=diverged_at, stop_reason=stop)
+    return History(**arrays, batch_loss=np.array(batch_losses), diverged_at=diverged_at,
+                   stop_reason=stop)
 
 
 def _budget(steps, epochs, batches):
@@ -215,6 +236,7 @@ def lr_range_test(problem, make_optimizer, lr_min=1e-5, lr_max=10.0, steps=100, 
     (``batch_size``, ``seed``, ...) and stops early when the loss diverges.
     The batch loss is smoothed by an exponential moving average with factor
     ``smoothing``, divided by ``1 - smoothing ** (t + 1)`` to undo its zero start.
+    The test reads the loss on a log scale, so every batch loss must be > 0.
     """
     lr_min, lr_max = validate.positive("lr_min", lr_min), validate.positive("lr_max", lr_max)
     if lr_max <= lr_min:
@@ -226,7 +248,14 @@ def lr_range_test(problem, make_optimizer, lr_min=1e-5, lr_max=10.0, steps=100, 
     schedule = schedules.exponential(lr_min, (lr_max / lr_min) ** (1 / (steps - 1)))
     theta = np.zeros(problem.shape) if theta0 is None else np.array(theta0, dtype=float)
     history = fit(problem, make_optimizer(theta, schedule), steps=steps, **fit_options)
-    losses = history.batch_loss[np.isfinite(history.batch_loss)]
+    losses = history.batch_loss
+    if not losses.size:
+        raise ValueError("theta0: the loss or its gradient is not finite at the start, "
+                         "so the range test took no step")
+    if (losses <= 0).any():
+        t = int(np.argmax(losses <= 0))
+        raise ValueError(f"problem: the range test reads log(loss); losses must be > 0, "
+                         f"but the batch loss at step {t} is {losses[t]:.6g}")
     average, smoothed = 0.0, []
     for t, loss in enumerate(losses):
         average = smoothing * average + (1 - smoothing) * loss

@@ -22,6 +22,13 @@ def positive(name, value):
     return float(value)
 
 
+def finite(name, value):
+    """A finite number of either sign (a loss target)."""
+    if not _is_real(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def non_negative(name, value):
     """A finite number >= 0 (eps, weight decay, a penalty strength)."""
     if not _is_real(value) or not math.isfinite(value) or value < 0:
@@ -36,6 +43,13 @@ def unit_interval(name, value):
     return float(value)
 
 
+def non_negative_int(name, value):
+    """An integer >= 0 (a count that may be zero)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def positive_int(name, value):
     """An integer >= 1 (a batch size, a number of steps)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -46,17 +60,25 @@ def positive_int(name, value):
 def float_array(name, x):
     """A non-empty floating-point NumPy array or torch tensor."""
     if is_tensor(x):
-        floating = x.is_floating_point()
+        floating, convert = x.is_floating_point(), f"{name}.double() or {name}.float()"
     elif isinstance(x, np.ndarray):
-        floating = np.issubdtype(x.dtype, np.floating)
+        floating, convert = np.issubdtype(x.dtype, np.floating), f"{name}.astype(float)"
     else:
         raise TypeError(f"{name} must be a NumPy array or torch tensor, got {type(x).__name__}")
     if not floating:
         raise TypeError(f"{name} has dtype {x.dtype}; gradient descent needs floating point "
-                        f"(convert it, e.g. {name}.astype(float))")
+                        f"(convert it, e.g. {convert})")
     if x.numel() == 0 if is_tensor(x) else x.size == 0:
         raise ValueError(f"{name} is empty")
     return x
+
+
+def numpy_float_array(name, x):
+    """A non-empty floating-point NumPy array, for code that computes with NumPy."""
+    if is_tensor(x):
+        raise TypeError(f"{name} must be a NumPy array, got a torch tensor "
+                        f"(convert it with gdcore.to_numpy({name}))")
+    return float_array(name, x)
 
 
 def all_finite(x):

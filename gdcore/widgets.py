@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import schedules
+from . import schedules, validate
 from .optim import SGD
 from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
 from .problems import LinearRegression, standardize
@@ -152,8 +152,8 @@ def explore_batch_size(problem, start, xlim, ylim, batch_size=32, lr=0.1, steps=
         contour_paths(problem, [history.trajectory], xlim, ylim, ax=left, resolution=60)
         name = "BGD" if batch_size == n else "SGD" if batch_size == 1 else "MBGD"
         left.set_title(f"{name}, m = {batch_size}, learning rate {lr:.3g}", fontsize=10)
-        loss_curves({"loss on all training data": history}, ax=right, batch=True)
-        right.lines[1].set_label("loss on the step's batch")
+        loss_curves({"loss on all training data": history}, ax=right, batch=True,
+                     batch_label="loss on the step's batch")
         right.legend(fontsize=8)
         right.set_xlabel("parameter updates")
         outcome = (f"diverged at step {history.diverged_at}" if history.diverged
@@ -226,19 +226,21 @@ def explore_feature_scaling(x, y, start=(1.2, -1.0), lr=0.3, scale=1.0, steps=60
         standardise=widgets.Checkbox(value=False, description="standardise the feature"))
 
 
-def _schedule_ending_at(name, lr, steps, final_ratio):
+def _schedule_ending_at(name, lr, steps, final_ratio, warmup_steps=0):
     """The :mod:`gdcore.schedules` schedule ``name`` from ``lr``, its decay set so that the
     rate at the last step of a ``steps``-step run (t = steps - 1) is ``lr * final_ratio``
-    (step decay: three drops, the first after a quarter of the run). ``steps >= 4``."""
+    (step decay: a drop every quarter of the run, rounded up, so two or three drops
+    by the last step), after ``warmup_steps`` of linear warm-up (0: none). ``steps >= 4``."""
 
     last, end = steps - 1, lr * final_ratio
+    step_size = math.ceil(steps / 4)
     params = {"constant": {},
-              "step": {"step_size": math.ceil(steps / 4), "gamma": final_ratio ** (1 / 3)},
+              "step": {"step_size": step_size, "gamma": final_ratio ** (1 / (last // step_size))},
               "exponential": {"gamma": final_ratio ** (1 / last)},
               "linear": {"total_steps": last, "end_lr": end},
               "inverse_time": {"decay": (1 / final_ratio - 1) / last},
               "cosine": {"total_steps": last, "min_lr": end}}
-    return schedules.make(name, lr, **params[name])
+    return schedules.make(name, lr, warmup_steps=warmup_steps, **params[name])
 
 
 def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta0=None,
@@ -246,22 +248,21 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
     """A learning-rate schedule and the run it produces, redrawn live.
 
     Controls: the schedule (a name in ``gdcore.schedules.SCHEDULES``), its
-    starting rate (log scale, within ``lr_range``), the ratio of its rate at step
-    ``steps`` to the start, and linear warm-up steps (0: none). Left: the rate
-    against the step, beside the constant rate. Right: the loss on all data of
-    :func:`gdcore.train.fit` with SGD from ``theta0`` (zeros by default) for ``steps``
-    steps of ``batch_size`` samples (``seed`` fixed), for both.
+    starting rate (log scale, within ``lr_range``), the ratio of its rate at the
+    last step (t = ``steps - 1``) to the start, and linear warm-up steps (0: none).
+    Left: the rate against the step, beside the constant rate. Right: the loss on
+    all data of :func:`gdcore.train.fit` with SGD from ``theta0`` (zeros by default)
+    for ``steps`` steps of ``batch_size`` samples (``seed`` fixed), for both.
     """
 
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 4:
+    steps = validate.positive_int("steps", steps)
+    if steps < 4:
         raise ValueError(f"steps must be an integer >= 4, got {steps!r}")
     start = np.zeros(problem.shape) if theta0 is None else np.array(theta0, dtype=float)
 
     def draw(ax, schedule, lr, final_ratio, warmup_steps):
         left, right = _side_by_side(ax)
-        chosen = _schedule_ending_at(schedule, lr, steps, final_ratio)
-        if warmup_steps:
-            chosen = schedules.warmup(chosen, warmup_steps)
+        chosen = _schedule_ending_at(schedule, lr, steps, final_ratio, warmup_steps)
         label = schedule + (f" + {warmup_steps} warm-up steps" if warmup_steps else "")
         runs = {"constant rate": schedules.constant(lr), label: chosen}
         schedule_curves(runs, steps, ax=left, log=True)

@@ -124,6 +124,21 @@ def test_same_seed_same_batches(nm, seed):
     check_seed_reproducible(*nm, seed, None)
 
 
+@pytest.mark.parametrize("order", ["shuffle", "sequential", "replacement"])
+@pytest.mark.parametrize("n, m, drop_last, steps", [(10, 3, False, 4), (10, 3, True, 3),
+                                                    (10, None, False, 1), (10, 10, True, 1)])
+def test_len_is_the_number_of_steps_in_an_epoch(n, m, drop_last, steps, order):
+    batches = gd.Batches(n, m, order=order, drop_last=drop_last, seed=0)
+    assert len(batches) == steps == len(list(batches))
+
+
+def test_sequential_drop_last_carries_the_rest_into_the_next_epoch():
+    batches = gd.Batches(10, 4, order="sequential", drop_last=True)
+    first, second = list(batches.epoch()), list(batches.epoch())
+    np.testing.assert_array_equal(np.concatenate(first), range(8))
+    np.testing.assert_array_equal(np.concatenate(second), [8, 9, 0, 1, 2, 3, 4, 5])
+
+
 def test_epochs_are_reshuffled():
     batches = gd.Batches(50, 10, seed=0)
     first, second = np.concatenate(list(batches)), np.concatenate(list(batches))

@@ -155,6 +155,47 @@ def test_check_descent_loop_reports_an_exception_and_a_bad_start(capsys):
         check_descent_loop(correct_loop, **{**CASE, "theta0": [0.0, 0.0]})
 
 
+@pytest.mark.parametrize("steps", [None, "3", 3.0, True])
+def test_check_descent_loop_explains_a_steps_count_that_is_not_an_integer(steps, capsys):
+    def loop(problem, theta, lr, grad_tol, max_steps):
+        theta, _ = correct_loop(problem, theta, lr, grad_tol, max_steps)
+        return theta, steps
+    assert check_descent_loop(loop, **CASE) is False
+    assert capsys.readouterr().out.startswith(f"✗ your loop returned steps = {steps!r} "
+                                              f"({type(steps).__name__}); it should be the number")
+
+
+def test_check_descent_loop_rejects_a_learning_rate_that_diverges():
+    with pytest.raises(ValueError, match=r"^lr = 1\.0 makes gradient descent diverge"):
+        check_descent_loop(correct_loop, **{**CASE, "lr": 1.0})  # lambda_max = 10: 2/10 < 1
+
+
+# ----------------------------------------------------------- contour_paths
+def test_log_contour_levels_cover_losses_at_and_below_zero():
+    """The saddle's loss is negative over half the window: every level must lie
+    in [Z.min(), Z.max()], geometrically spaced above Z.min()."""
+    plt.close("all")
+    problem = gd.Saddle()
+    ax = gd.plots.contour_paths(problem, xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), levels=12)
+    _, _, Z = gd.plots.loss_grid(problem, (-1.5, 1.5), (-1.5, 1.5))
+    levels = ax.collections[0].levels
+    assert Z.min() < 0 and levels[0] < 0 < levels[-1]
+    assert levels[-1] == pytest.approx(Z.max())
+    np.testing.assert_allclose(np.diff(np.log(levels - Z.min())), np.log(1e4) / 11)
+    plt.close("all")
+
+
+def test_contour_paths_takes_one_path_as_an_array():
+    plt.close("all")
+    path = np.array([[-1.0, 1.0], [-0.5, 0.5], [0.0, 0.1]])
+    one = gd.plots.contour_paths(gd.Quadratic(np.eye(2)), path)
+    np.testing.assert_array_equal(one.lines[0].get_xydata(), path)
+    assert len(one.lines) == 3                      # the path, its start and its end
+    several = gd.plots.contour_paths(gd.Quadratic(np.eye(2)), [path, path[::-1]])
+    assert len(several.lines) == 6
+    plt.close("all")
+
+
 # ------------------------------------------------------ check_gradient
 def slipped_gradient(theta):  # d/d theta_2 of theta_1^2 theta_2 + e^theta_2 without the e^theta_2
     return np.array([2 * theta[0] * theta[1], theta[0] ** 2])

@@ -153,3 +153,29 @@ def test_animate_paths_wants_one_style_per_path(line_problem):
     with pytest.raises(ValueError, match="styles has 1 entries, but there are 2 paths"):
         gd.plots.animate_paths(line_problem, [np.zeros((2, 2)), np.ones((2, 2))], styles=[{}])
     plt.close("all")
+
+
+# ------------------------------------------------------- loss_curves(batch=True)
+def test_batch_losses_are_drawn_at_their_step_in_the_units_of_x(line_problem):
+    """Step t of 8 steps per epoch is epoch t / 8 and 8 t samples (64 samples, m = 8)."""
+    plt.close("all")
+    history = gd.fit(line_problem, gd.SGD(np.zeros(2), lr=0.05), steps=20, batch_size=8)
+    for x, expected in (("step", np.arange(20)), ("epoch", np.arange(20) / 8),
+                        ("samples", 8 * np.arange(20))):
+        ax = gd.plots.loss_curves({"run": history}, x=x, batch=True, batch_label="batch loss")
+        full, batch = ax.lines
+        np.testing.assert_allclose(batch.get_xdata(), expected)
+        np.testing.assert_array_equal(batch.get_ydata(), history.batch_loss)
+        assert full.get_color() == batch.get_color()
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["run", "batch loss"]
+    plt.close("all")
+
+
+def test_batch_losses_between_evaluations_are_placed_by_interpolation(line_problem):
+    plt.close("all")
+    history = gd.fit(line_problem, gd.SGD(np.zeros(2), lr=0.05), steps=20, batch_size=8,
+                     eval_every=5)
+    ax = gd.plots.loss_curves({"run": history}, x="epoch", batch=True)
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), np.arange(20) / 8)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["run"]  # no batch_label
+    plt.close("all")

@@ -347,6 +347,73 @@ def finite_difference_method():
     return (lambda: gd.numerical_gradient(lambda th: 0.0, theta, method="backward")), [theta]
 
 
+def y_list():
+    return (lambda: gd.LinearRegression(np.ones((4, 2)), [1.0, 2.0, 3.0, 4.0])), []
+
+
+def logistic_plus_minus_one_labels(device):
+    X = torch.ones((4, 2), dtype=torch.float64, device=device)
+    y = torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64, device=device)
+    return (lambda: gd.LogisticRegression(X, y)), [X, y]
+
+
+def logistic_labels_list():
+    return (lambda: gd.LogisticRegression(np.ones((4, 2)), [0, 1, 0, 1])), []
+
+
+def softmax_label_too_large(device):
+    X = torch.ones((4, 2), dtype=torch.float64, device=device)
+    y = torch.tensor([0, 1, 2, 3], device=device)
+    return (lambda: gd.SoftmaxRegression(X, y, n_classes=3)), [X, y]
+
+
+def softmax_negative_label():
+    y = np.array([0, 1, -1, 2])
+    return (lambda: gd.SoftmaxRegression(np.ones((4, 2)), y)), [y]
+
+
+def softmax_float_labels():
+    return (lambda: gd.SoftmaxRegression(np.ones((4, 2)), np.array([0.0, 1.0, 2.0, 1.0]))), []
+
+
+def softmax_n_classes_zero():
+    return (lambda: gd.SoftmaxRegression(np.ones((4, 2)), np.array([0, 0, 0, 0]),
+                                         n_classes=0)), []
+
+
+def quadratic_kappa_in_one_dimension():
+    return (lambda: gd.Quadratic.with_condition(10, dim=1)), []
+
+
+def quadratic_not_square(device):
+    A = torch.ones((2, 3), dtype=torch.float64, device=device)
+    return (lambda: gd.Quadratic(A)), [A]
+
+
+def quadratic_not_symmetric():
+    A = np.array([[1.0, 2.0], [0.0, 1.0]])
+    return (lambda: gd.Quadratic(A)), [A]
+
+
+def quadratic_b_list():
+    return (lambda: gd.Quadratic(np.eye(2), [1.0, 2.0])), []
+
+
+def standardize_tensor(device):
+    X = torch.rand((5, 2), dtype=torch.float64, device=device)
+    return (lambda: gd.standardize(X)), [X]
+
+
+def finite_difference_tensor(device):
+    theta = torch.ones(2, dtype=torch.float64, device=device)
+    return (lambda: gd.numerical_gradient(lambda th: float(th.sum()), theta)), [theta]
+
+
+def int_X_tensor(device):
+    X = torch.ones((4, 2), dtype=torch.int64, device=device)
+    return (lambda: gd.LinearRegression(X, torch.ones(4, device=device))), [X]
+
+
 CASES = [
     # (case, exception type, the argument the message must start with)
     (lr_zero, ValueError, "lr"),
@@ -398,6 +465,20 @@ CASES = [
     (load_mismatched_state, ValueError, "state_dict"),
     (finite_difference_h_zero, ValueError, "h"),
     (finite_difference_method, ValueError, "method"),
+    (y_list, TypeError, "y"),
+    (logistic_plus_minus_one_labels, ValueError, "y"),
+    (logistic_labels_list, TypeError, "y"),
+    (softmax_label_too_large, ValueError, "y"),
+    (softmax_negative_label, ValueError, "y"),
+    (softmax_float_labels, TypeError, "y"),
+    (softmax_n_classes_zero, ValueError, "n_classes"),
+    (quadratic_kappa_in_one_dimension, ValueError, "kappa"),
+    (quadratic_not_square, ValueError, "A"),
+    (quadratic_not_symmetric, ValueError, "A"),
+    (quadratic_b_list, TypeError, "b"),
+    (standardize_tensor, TypeError, "X"),
+    (finite_difference_tensor, TypeError, "theta"),
+    (int_X_tensor, TypeError, "X"),
 ]
 
 
@@ -461,3 +542,146 @@ def test_numpy_nan_gradient_then_good_step_equals_untouched_twin():
     for a, b in zip(*(opt.params for opt in opts)):
         np.testing.assert_array_equal(a, b)
     assert opts[0].steps == opts[1].steps == 4
+
+
+@pytest.mark.parametrize("case, wording", [
+    (softmax_label_too_large, r"y has labels outside 0\.\.n_classes-1"),
+    (quadratic_not_square, r"A must be square, got shape \(2, 3\)"),
+    (quadratic_not_symmetric, r"A must be symmetric"),
+    (logistic_plus_minus_one_labels, r"y must hold the labels 0 and 1"),
+    (int_X_tensor, r"X has dtype torch\.int64.*X\.double\(\)"),
+], ids=["softmax_label_too_large", "quadratic_not_square", "quadratic_not_symmetric",
+        "logistic_plus_minus_one_labels", "int_X_tensor"])
+def test_messages_say_what_is_wrong(case, wording, device):
+    """Where one argument can be wrong in two ways, the message says which."""
+    call, _ = case(device) if "device" in inspect.signature(case).parameters else case()
+    with pytest.raises((ValueError, TypeError), match=wording) as excinfo:
+        call()
+    assert "astype" not in str(excinfo.value)   # NumPy's spelling, not a tensor's
+
+
+def test_integer_array_message_suggests_astype():
+    with pytest.raises(TypeError, match=r"X\.astype\(float\)"):
+        gd.LinearRegression(np.ones((4, 2), dtype=int), np.ones(4))
+
+
+# ------------------------------------------- optimiser, fit and schedule input
+def grad_tensor_numpy():
+    opt = stepped_numpy()
+    return (lambda: opt.step([torch.ones(3, 2, dtype=torch.float64),
+                              torch.ones(2, dtype=torch.float64)])), [opt]
+
+
+def grad_one_tensor_numpy():
+    opt = gd.Adam(np.zeros(3), lr=0.1)
+    opt.step(np.ones(3))
+    return (lambda: opt.step(torch.ones(3, dtype=torch.float64))), [opt]
+
+
+def grad_list_of_numbers():
+    opt = gd.Momentum(np.zeros(3), lr=0.1)
+    opt.step(np.ones(3))
+    return (lambda: opt.step([1.0, 2.0, 3.0])), [opt]
+
+
+def read_only_params():
+    p = np.zeros(3)
+    p.flags.writeable = False
+    return (lambda: gd.SGD([np.zeros(2), p], lr=0.1)), [p]
+
+
+def lr_plain_function():
+    ps = params()
+    return (lambda: gd.SGD(ps, lr=lambda t: 0.1 / (t + 1))), ps
+
+
+def torch_lr_plain_function(device):
+    ps = torch_params(device)
+    return (lambda: torch_optim.SGD(ps, lr=lambda t: 0.1)), ps
+
+
+def torch_group_integer_tensor(device):
+    opt, ps = stepped_torch(device=device)
+    good = torch.zeros(2, dtype=torch.float64, device=device, requires_grad=True)
+    bad = torch.arange(3, device=device)
+    return (lambda: opt.add_param_group({"params": (p for p in [good, bad])})), [opt]
+
+
+def torch_group_numpy_array(device):
+    opt, ps = stepped_torch(device=device)
+    return (lambda: opt.add_param_group({"params": [np.zeros(2)]})), [opt]
+
+
+def fit_loss_tol_string():
+    opt = gd.SGD(np.zeros(3), lr=0.1)
+    return (lambda: gd.fit(LINREG, opt, steps=3, loss_tol="0.1")), [opt]
+
+
+def fit_loss_tol_nan():
+    opt = gd.SGD(np.zeros(3), lr=0.1)
+    return (lambda: gd.fit(LINREG, opt, steps=3, loss_tol=float("nan"))), [opt]
+
+
+def fit_grad_tol_negative():
+    opt = gd.SGD(np.zeros(3), lr=0.1)
+    return (lambda: gd.fit(LINREG, opt, steps=3, grad_tol=-1e-3)), [opt]
+
+
+def fit_min_delta_negative():
+    opt = gd.SGD(np.zeros(3), lr=0.1)
+    return (lambda: gd.fit(LINREG, opt, steps=3, patience=2, min_delta=-0.1)), [opt]
+
+
+def schedule_gamma_above_one():
+    return (lambda: gd.schedules.step(0.1, step_size=5, gamma=1.5)), []
+
+
+def warmup_steps_negative():
+    return (lambda: gd.schedules.make("cosine", 0.1, total_steps=10, warmup_steps=-1)), []
+
+
+MORE_CASES = [
+    (grad_tensor_numpy, TypeError, "grads"),
+    (grad_one_tensor_numpy, TypeError, "grads"),
+    (grad_list_of_numbers, TypeError, "grads"),
+    (read_only_params, ValueError, "params"),
+    (lr_plain_function, TypeError, "lr"),
+    (torch_lr_plain_function, TypeError, "lr"),
+    (torch_group_integer_tensor, TypeError, "params"),
+    (torch_group_numpy_array, TypeError, "params"),
+    (fit_loss_tol_string, ValueError, "loss_tol"),
+    (fit_loss_tol_nan, ValueError, "loss_tol"),
+    (fit_grad_tol_negative, ValueError, "grad_tol"),
+    (fit_min_delta_negative, ValueError, "min_delta"),
+    (schedule_gamma_above_one, ValueError, "gamma"),
+    (warmup_steps_negative, ValueError, "warmup_steps"),
+]
+
+
+MORE_TORCH_CASES = [c for c in MORE_CASES if "device" in inspect.signature(c[0]).parameters]
+MORE_NUMPY_CASES = [c for c in MORE_CASES if c not in MORE_TORCH_CASES]
+
+
+@pytest.mark.parametrize("case, error, argument", MORE_NUMPY_CASES,
+                         ids=[c[0].__name__ for c in MORE_NUMPY_CASES])
+def test_more_bad_input_is_rejected_and_changes_nothing(case, error, argument):
+    check_rejected(*case(), error, argument)
+
+
+@pytest.mark.parametrize("case, error, argument", MORE_TORCH_CASES,
+                         ids=[c[0].__name__ for c in MORE_TORCH_CASES])
+def test_more_bad_torch_input_is_rejected_and_changes_nothing(case, error, argument, device):
+    check_rejected(*case(device), error, argument)
+
+
+@pytest.mark.parametrize("case, wording", [
+    (grad_tensor_numpy, r"grads\[0\] must be a NumPy array, got Tensor"),
+    (read_only_params, r"params\[1\] is read-only"),
+    (lr_plain_function, r"lr must be a positive number or a gdcore\.schedules\.Schedule"),
+    (torch_group_integer_tensor, r"params\[1\] has dtype torch\.int64"),
+])
+def test_more_messages_name_the_entry(case, wording):
+    uses_device = "device" in inspect.signature(case).parameters
+    call, _ = case("cpu") if uses_device else case()
+    with pytest.raises((TypeError, ValueError), match=wording):
+        call()

@@ -1,6 +1,7 @@
 """Chapter 5 helpers: the growing exponential schedule, the learning-rate range test,
 schedule plots, the schedule self-check and the schedule explorer."""
 import math
+import warnings
 
 import matplotlib
 import numpy as np
@@ -94,6 +95,30 @@ def test_range_test_rejects_bad_arguments(kwargs, message):
         gd.lr_range_test(regression(), gd.SGD, **kwargs)
 
 
+def test_range_test_rejects_a_loss_that_is_not_positive():
+    """The double well's deep minimum has J = -0.254: log(loss) has no meaning there."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # no RuntimeWarning from log(<= 0) either
+        with pytest.raises(ValueError, match=r"^problem: the range test reads log\(loss\); "
+                                             r"losses must be > 0"):
+            gd.lr_range_test(gd.DoubleWell(), gd.SGD, lr_min=1e-3, lr_max=0.1, steps=20,
+                             theta0=[-1.0])
+
+
+def test_range_test_from_a_non_finite_start_says_so():
+    with pytest.raises(ValueError, match="^theta0: the loss or its gradient is not finite"):
+        gd.lr_range_test(gd.Quadratic.with_condition(1.0), gd.SGD, theta0=[1e200, 1e200])
+
+
+def test_range_test_rates_and_losses_stay_aligned_when_the_run_diverges():
+    problem = gd.Quadratic.with_condition(1.0)
+    result = gd.lr_range_test(problem, gd.SGD, lr_min=1e-2, lr_max=1e3, steps=60,
+                              theta0=[1.0, 1.0])
+    assert result.history.diverged
+    np.testing.assert_array_equal(result.batch_loss, result.history.batch_loss)
+    np.testing.assert_allclose(result.lr, np.geomspace(1e-2, 1e3, 60)[:len(result.batch_loss)])
+
+
 # ------------------------------------------------------------------------ plots
 def test_schedule_curves_draws_one_labelled_line_per_schedule():
     drawn = {"constant": schedules.constant(0.1), "cosine": schedules.cosine(0.1, 50)}
@@ -164,6 +189,24 @@ def test_schedule_ending_at_reaches_the_ratio_at_the_last_step(name):
     values = widgets._schedule_ending_at(name, 0.2, 60, 0.05).values(60)
     assert values[0] == pytest.approx(0.2)
     assert values[-1] == pytest.approx(0.2 if name == "constant" else 0.01)
+
+
+@pytest.mark.parametrize("steps", range(4, 14))
+@pytest.mark.parametrize("name", list(schedules.SCHEDULES))
+def test_schedule_ending_at_reaches_the_ratio_for_every_run_length(name, steps):
+    values = widgets._schedule_ending_at(name, 0.2, steps, 0.05).values(steps)
+    assert values[-1] == pytest.approx(0.2 if name == "constant" else 0.01, rel=1e-12)
+
+
+def test_schedule_ending_at_adds_the_warm_up():
+    warm = widgets._schedule_ending_at("cosine", 0.2, 40, 0.05, warmup_steps=5).values(40)
+    assert warm[0] == pytest.approx(0.2 / 5) and warm[-1] == pytest.approx(0.01)
+
+
+def test_explore_schedules_accepts_a_numpy_integer_step_count():
+    box = widgets.explore_schedules(regression(), lr=0.1, steps=np.int64(12), batch_size=20)
+    assert len(plt.gcf().axes[0].lines[1].get_ydata()) == 12
+    assert box.children[3].max == 6
 
 
 def test_explore_schedules_redraws_when_a_control_changes():

@@ -387,6 +387,50 @@ def test_torch_state_dict_round_trip_continues_identically(device, name, total, 
         assert all(new.state[p]["step"] == total for p in resumed)
 
 
+def test_torch_save_and_load_of_a_scheduled_optimiser_continue_identically(device, tmp_path):
+    """A checkpoint through torch.save/torch.load (pickling the Schedule, loaded with
+    torch's default weights_only=True) resumes exactly where the run left off."""
+    lr = S.warmup(S.cosine(0.05, total_steps=10, min_lr=0.01), warmup_steps=3)
+    batch = torch_data(device)
+
+    def run(params, opt, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            model_loss(params, *batch).backward()
+            opt.step()
+
+    straight = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    run(straight, torch_optim.Adam(straight, lr=lr), 8)
+    params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    opt = torch_optim.Adam(params, lr=lr)
+    run(params, opt, 4)
+    torch.save({"opt": opt.state_dict(), "params": [p.detach() for p in params]},
+               tmp_path / "checkpoint.pt")
+    saved = torch.load(tmp_path / "checkpoint.pt")
+    resumed = [p.clone().requires_grad_() for p in saved["params"]]
+    new = torch_optim.Adam(resumed, lr=0.1)
+    new.load_state_dict(saved["opt"])
+    assert repr(new.param_groups[0]["lr"]) == repr(lr)
+    run(resumed, new, 4)
+    for a, e in zip(resumed, straight):
+        assert torch.equal(a, e)
+
+
+def test_add_param_group_reads_a_generator_once(device):
+    first = torch.zeros(2, dtype=torch.float64, device=device, requires_grad=True)
+    extra = [torch.zeros(3, dtype=torch.float64, device=device, requires_grad=True)
+             for _ in range(2)]
+    opt = torch_optim.SGD([first], lr=0.1)
+    group = {"params": (p for p in extra), "lr": 0.5}
+    opt.add_param_group(group)
+    assert group["params"] == opt.param_groups[1]["params"] and len(group["params"]) == 2
+    for p in extra:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    for p in extra:
+        assert torch.equal(p, torch.full_like(p, -0.5))
+
+
 def test_numpy_path_accepts_a_single_array_and_counts_steps():
     theta = np.array([1.0, -2.0])
     opt = gd.SGD(theta, lr=0.5)

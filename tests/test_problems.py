@@ -207,3 +207,104 @@ def test_numerical_gradient_error_is_first_order_forward_second_order_central():
                   for h in hs]
         slope = math.log(errors[0] / errors[1]) / math.log(hs[0] / hs[1])
         assert slope == pytest.approx(order, abs=0.1), (method, errors)
+
+
+# ------------------------------------------------------------ backend and data checks
+def test_to_numpy_returns_a_copy_on_every_device(device):
+    torch = pytest.importorskip("torch")
+    t = torch.arange(4.0, dtype=torch.float64, device=device, requires_grad=True)
+    a = gd.to_numpy(t)
+    assert isinstance(a, np.ndarray) and a.dtype == np.float64
+    a[0] = 99.0                                   # writing to the copy ...
+    assert t[0].item() == 0.0                     # ... leaves the tensor alone
+    # bfloat16 has no NumPy dtype: it comes back as float32 with the same values
+    half = torch.tensor([1.5, -2.0, 0.25], dtype=torch.bfloat16, device=device)
+    b = gd.to_numpy(half)
+    assert b.dtype == np.float32
+    np.testing.assert_array_equal(b, [1.5, -2.0, 0.25])
+    x = np.ones(3)
+    y = gd.to_numpy(x)
+    y[0] = 5.0
+    assert x[0] == 1.0
+
+
+def test_is_tensor_is_true_only_for_tensors():
+    torch = pytest.importorskip("torch")
+    from gdcore.backend import is_tensor
+    assert is_tensor(torch.zeros(2)) and is_tensor(torch.nn.Parameter(torch.zeros(2)))
+    for other in (torch.Size([2, 3]), torch.float64, torch.device("cpu"), np.zeros(2), 1.0,
+                  [torch.zeros(1)]):
+        assert not is_tensor(other), other
+
+
+def test_numpy_lower_bound_allows_the_numpy_functions_gdcore_uses():
+    """gdcore calls np.concat, and np.eye(..., device=...), both new in NumPy 2.0."""
+    import pathlib
+    import re
+    import tomllib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    bound = next(re.fullmatch(r"numpy>=(\d+)\.(\d+)", d.replace(" ", "")) for d in deps
+                 if d.startswith("numpy"))
+    assert bound is not None, deps
+    assert (int(bound[1]), int(bound[2])) >= (2, 0), deps
+
+
+def test_penalty_exposes_the_data_but_not_the_unpenalised_answers():
+    inner = gd.LinearRegression(X, Y_REAL)
+    penalised = gd.L2Penalty(inner, strength=0.7)
+    assert penalised.X is inner.X and penalised.y is inner.y and penalised.problem is inner
+    # the wrapped problem's minimiser is not the penalised one: it must not be forwarded
+    assert not hasattr(penalised, "solution")
+    ridge = np.linalg.solve(inner.X.T @ inner.X / 30 + 0.7 * np.eye(4), inner.X.T @ Y_REAL / 30)
+    np.testing.assert_allclose(penalised.grad(ridge), 0, atol=1e-12)
+    assert np.linalg.norm(penalised.grad(inner.solution())) > 0.1
+    quad = gd.L1Penalty(gd.Quadratic(A_QUAD, B_QUAD), strength=0.2)
+    for name in ("eigenvalues", "condition_number", "solution", "X", "y"):
+        assert not hasattr(quad, name), name
+
+
+def test_quadratic_built_from_tensors_keeps_numpy_copies(device):
+    torch = pytest.importorskip("torch")
+    A = torch.as_tensor(A_QUAD, device=device)
+    b = torch.as_tensor(B_QUAD, device=device)
+    quad, reference = gd.Quadratic(A, b), gd.Quadratic(A_QUAD, B_QUAD)
+    assert isinstance(quad.A, np.ndarray) and isinstance(quad.b, np.ndarray)
+    np.testing.assert_array_equal(quad.A, A_QUAD)
+    np.testing.assert_allclose(quad.solution(), np.linalg.solve(A_QUAD, B_QUAD), rtol=1e-12)
+    assert quad.condition_number == pytest.approx(20)
+    theta = point(quad)
+    assert quad.loss(theta) == pytest.approx(reference.loss(theta), rel=1e-14)
+    theta_t = torch.as_tensor(theta, device=device)
+    grad_t = quad.grad(theta_t)
+    assert grad_t.device == theta_t.device
+    np.testing.assert_allclose(grad_t.cpu().numpy(), reference.grad(theta), rtol=1e-12)
+    # the converted copies are made once per (device, dtype) and reused
+    first, second = quad._like(theta_t), quad._like(theta_t)
+    assert isinstance(first, tuple) and first[0] is second[0] and first[1] is second[1]
+    single = quad._like(theta_t.float())
+    assert single[0].dtype == torch.float32 and single[0] is not first[0]
+
+
+def test_logistic_probabilities_are_the_sigmoid():
+    problem = gd.LogisticRegression(X, Y_BINARY)
+    theta = point(problem)
+    z = problem.X @ theta
+    np.testing.assert_allclose(problem.probabilities(theta, problem.X), 1 / (1 + np.exp(-z)),
+                               rtol=1e-14)
+
+
+def test_logistic_accepts_integer_and_boolean_labels():
+    theta = point(gd.LogisticRegression(X, Y_BINARY))
+    expected = gd.LogisticRegression(X, Y_BINARY).loss(theta)
+    for labels in (Y_BINARY.astype(int), Y_BINARY.astype(bool)):
+        assert gd.LogisticRegression(X, labels).loss(theta) == pytest.approx(expected, rel=1e-15)
+
+
+def test_standardize_is_exported_and_scales_columns():
+    assert gd.standardize is gd.problems.standardize
+    scaled, mean, std = gd.standardize(X)
+    np.testing.assert_allclose(mean, X.mean(axis=0))
+    np.testing.assert_allclose(std, X.std(axis=0))
+    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(scaled.std(axis=0), 1, rtol=1e-14)

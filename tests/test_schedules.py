@@ -3,6 +3,8 @@ construction by name, and the step-count convention shared with torch.optim's
 schedulers (gdcore's schedule(t) is the rate of the step taken after t steps).
 """
 import math
+import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -128,3 +130,35 @@ def test_torch_scheduler_convention(name):
         opt.step()
         scheduler.step()
     np.testing.assert_allclose(used, ours.values(31), rtol=1e-12)
+
+
+# ------------------------------------------------------------ pickling and edge cases
+ALL_SCHEDULES = [schedule for schedule, _ in CLOSED_FORMS] + [
+    S.warmup(S.cosine(0.5, total_steps=100), warmup_steps=10),
+    S.make("step", 0.1, step_size=7, gamma=0.5, warmup_steps=5)]
+
+
+@pytest.mark.parametrize("schedule", ALL_SCHEDULES, ids=lambda s: s.name)
+def test_pickle_round_trip_gives_the_same_rates(schedule):
+    copy = pickle.loads(pickle.dumps(schedule))
+    assert copy is not schedule and repr(copy) == repr(schedule)
+    np.testing.assert_array_equal(copy.values(300), schedule.values(300))
+
+
+def test_gamma_may_be_any_real_number_type():
+    assert S.step(0.1, step_size=5, gamma=np.float32(0.5))(5) == pytest.approx(0.05)
+    assert S.exponential(0.1, gamma=np.float32(0.5))(1) == pytest.approx(0.05)
+
+
+def test_zero_warmup_steps_means_no_warm_up():
+    np.testing.assert_array_equal(S.make("cosine", 0.1, total_steps=20, warmup_steps=0).values(30),
+                                  S.cosine(0.1, total_steps=20).values(30))
+
+
+def test_growing_exponential_reaches_inf_without_error_or_warning():
+    schedule = S.exponential(1.0, gamma=2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert schedule(1023) == 2.0 ** 1023
+        assert schedule(1024) == math.inf == schedule(10 ** 6)
+        assert S.exponential(1.0, gamma=0.5)(10 ** 6) == 0.0

@@ -1,4 +1,5 @@
 """fit: stopping rules, divergence without warnings, sample counts and History alignment."""
+import dataclasses
 import warnings
 
 import numpy as np
@@ -169,3 +170,56 @@ def test_problem_without_data_counts_one_per_step():
     np.testing.assert_array_equal(history.samples, history.step)
     assert np.all(np.isnan(history.epoch))
     assert_aligned(history, opt)
+
+
+# ----------------------------------------------------------------- divergence limit
+def test_bounded_oscillation_near_a_zero_loss_is_not_divergence():
+    """J0 ~ 4e-14: a limit relative to |J0| alone (1e8 |J0| = 4e-6) would flag the
+    bounded 2-cycle that lr = 0.3 > 2 / J''(1) = 0.25 settles into."""
+    opt = gd.SGD(np.array([1 + 1e-7]), lr=0.3)
+    history = run_quietly(gd.DoubleWell(tilt=0), opt, steps=500)
+    assert not history.diverged and history.stop_reason == "max_steps"
+    assert 0.05 < history.loss[-100:].max() < 1          # oscillating, far from the start
+
+
+def test_divergence_limit_is_the_start_plus_a_margin_of_at_least_the_factor():
+    """limit = J0 + factor * max(|J0|, 1). On J = theta^2 / 2 with lr = 2.5 the loss
+    grows by (1 - 2.5)^2 = 2.25 per step: from J0 = 0.005 it first exceeds
+    0.005 + 1 at step 7 (0.005 * 2.25^7 = 1.47)."""
+    opt = gd.SGD(np.array([0.1]), lr=2.5)
+    history = run_quietly(gd.Quadratic(np.eye(1)), opt, steps=100, divergence_factor=1.0)
+    assert history.diverged_at == 7 and history.loss[-2] <= 1.005 < history.loss[-1]
+
+
+def test_divergence_limit_for_a_negative_starting_loss():
+    """J0 = -0.254 near the deep minimum of the tilted double well; lr = 0.3 makes GD
+    oscillate with losses up to 0.30, below J0 + 1 * max(|J0|, 1) = 0.746 (a limit of
+    factor * |J0| = 0.254 would call that divergence)."""
+    problem = gd.DoubleWell(tilt=0.25)
+    opt = gd.SGD(problem.minima()[:1] + 1e-3, lr=0.3)
+    history = run_quietly(problem, opt, steps=300, divergence_factor=1.0)
+    assert not history.diverged
+    assert history.loss[0] < 0 and 0.25 < history.loss.max() < 0.746
+
+
+# ----------------------------------------------------------------- tolerances and History
+def test_loss_tol_may_be_negative():
+    problem = gd.DoubleWell(tilt=0.25)          # the deep minimum has J = -0.254
+    history = gd.fit(problem, gd.SGD(np.array([-0.5]), lr=0.05), steps=1000, loss_tol=-0.25)
+    assert history.stop_reason == "loss_tol"
+    assert history.final_loss <= -0.25 < history.loss[-2]
+
+
+def test_fit_changes_the_callers_array_in_place():
+    theta = np.zeros(3)
+    history = gd.fit(linreg(), gd.SGD(theta, lr=0.1), steps=5, record_trajectory=True)
+    np.testing.assert_array_equal(theta, history.trajectory[-1])
+    assert np.any(theta != 0)
+
+
+def test_diverged_is_derived_from_the_stop_reason():
+    assert "diverged" not in {f.name for f in dataclasses.fields(gd.History)}
+    for lr, reason in ((0.05, "max_steps"), (5.0, "diverged")):
+        history = run_quietly(linreg(), gd.SGD(np.zeros(3), lr=lr), steps=200)
+        assert history.stop_reason == reason
+        assert history.diverged is (reason == "diverged")
