@@ -20,21 +20,21 @@ def loss_grid(problem, xlim, ylim, resolution=120):
     return X, Y, Z
 
 
-def contour_paths(problem, paths=None, xlim=(-2, 2), ylim=(-2, 2), ax=None, levels=30,
+def contour_paths(problem, paths=None, xlim=(-2, 2), ylim=(-2, 2), ax=None, levels=20,
                   log_levels=True, labels=None, resolution=120):
     """Contours of a 2-parameter loss with optimisation paths drawn over them.
 
     ``paths`` is an array of shape (steps, 2) (for example
     ``History.trajectory``) or a list of them; ``labels`` names them in a legend.
     With ``log_levels`` the ``levels`` contour heights above the lowest loss on
-    the grid, ``Z.min()``, grow geometrically (dense near the minimum; any sign
+    the grid, ``Z.min()``, grow geometrically from 1/1000 of the loss range (any sign
     of loss). Returns the axes.
     """
     ax = ax or plt.subplots(figsize=(5.5, 4.5))[1]
     X, Y, Z = loss_grid(problem, xlim, ylim, resolution)
     if log_levels:
         span = Z.max() - Z.min()
-        levels = Z.min() + np.geomspace(span * 1e-4, span, levels)
+        levels = Z.min() + np.geomspace(span * 1e-3, span, levels)
     ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
     if paths is None:
         paths = []
