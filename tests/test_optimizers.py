@@ -350,6 +350,14 @@ def test_numpy_load_own_state_dict_changes_nothing(name):
     assert_states_equal(opt.state_dict(), before)
 
 
+def torch_steps(opt, params, batch, steps):
+    """``steps`` ordinary PyTorch training steps of ``opt`` on ``model_loss``."""
+    for _ in range(steps):
+        opt.zero_grad()
+        model_loss(params, *batch).backward()
+        opt.step()
+
+
 @given(name=st.sampled_from(NAMES), total=st.integers(1, 12), data=st.data(),
        scheduled=st.booleans())
 def test_torch_state_dict_round_trip_continues_identically(device, name, total, data, scheduled):
@@ -361,10 +369,7 @@ def test_torch_state_dict_round_trip_continues_identically(device, name, total, 
         return getattr(torch_optim, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
 
     def train(opt, params, steps):
-        for _ in range(steps):
-            opt.zero_grad()
-            model_loss(params, *batch).backward()
-            opt.step()
+        torch_steps(opt, params, batch, steps)
 
     straight = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
     train(make(straight), straight, total)
@@ -394,10 +399,7 @@ def test_torch_save_and_load_of_a_scheduled_optimiser_continue_identically(devic
     batch = torch_data(device)
 
     def run(params, opt, steps):
-        for _ in range(steps):
-            opt.zero_grad()
-            model_loss(params, *batch).backward()
-            opt.step()
+        torch_steps(opt, params, batch, steps)
 
     straight = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
     run(straight, torch_optim.Adam(straight, lr=lr), 8)
