@@ -15,6 +15,10 @@
   shapes); the chapters' text needs no mark-up for it.
 - The bibliography's labels read like the citations in the text
   ("Kingma and Ba, 2015"), not [1], [2]: pybtex style ``author_year_labels``.
+- The theme starts in "auto" (light or dark as the system says) colour mode:
+  without a default, pydata-sphinx-theme logs "Got invalid theme mode" on a
+  reader's first visit. (_static/dropdown-title.js fixes the other console
+  error a reader can meet: a click on a solution title's text.)
 - ``BOOK_EXECUTE=off jupyter-book build .`` renders the stored outputs
   instead of executing the chapters (``make test`` does this right after
   nbval has checked those outputs); any other value (force, cache, auto)
@@ -157,6 +161,10 @@ class AuthorYearStyle(PlainStyle):
     default_sorting_style = "author_year_title"
 
 
+def theme_defaults(app, config):
+    config.html_context.setdefault("default_mode", "auto")
+
+
 def execution_mode_from_environment(app, config):
     mode = os.environ.get("BOOK_EXECUTE")
     if mode:
@@ -168,6 +176,7 @@ def execution_mode_from_environment(app, config):
 
 def setup(app):
     app.connect("config-inited", execution_mode_from_environment)
+    app.connect("config-inited", theme_defaults)
     register_plugin("pybtex.style.formatting", "author_year_labels", AuthorYearStyle)
     app.add_post_transform(CleanNotebookHtml)
     app.add_post_transform(MarkChinese)

@@ -37,3 +37,8 @@ DEVICES = [pytest.param("cpu", marks=_NO_TORCH, id="cpu"),
 def device(request):
     """A torch device name: "cpu", then "cuda" when a GPU is present."""
     return request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browser: opens the built book in headless Chromium (make test-browser)")
