@@ -4,7 +4,8 @@ The book in _build/html is served from 127.0.0.1; Chromium resolves every
 other host name to nothing, and the DevTools performance log records each
 request, so any attempt to load from a remote host shows up. On every page:
 maths typeset (no raw TeX, no MathJax error), no remote or failed request, no
-console error, content painted at once, Chinese marked zh-Hans, solution
+console error, content painted at once, Chinese marked zh-Hans (and drawn
+with a Simplified Chinese font when one is installed), solution
 dropdowns closed until clicked, each animation's controls drawn and stepping
 frames, the Colab button opening the page's Colab edition, and at phone width
 (390 px) nothing cut off. Screenshots go to tests/screenshots/ (not in git).
@@ -17,6 +18,7 @@ import http.server
 import json
 import re
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -194,6 +196,33 @@ def open_page(driver, server, page):
     return driver.execute_async_script(WAIT_FOR_MATHJAX)
 
 
+def installed_chinese_fonts():
+    """Font families with Simplified Chinese glyphs that fontconfig knows (empty without fc-list)."""
+    if not shutil.which("fc-list"):
+        return []
+    listing = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True,
+                             text=True, check=False).stdout
+    return sorted({name for line in listing.splitlines() for name in line.split(",")})
+
+
+def chinese_font_problems(driver):
+    """The first Chinese run must be drawn with a Simplified Chinese font, not a Japanese one."""
+    if not installed_chinese_fonts():
+        return []  # nothing to choose from: the lang mark is checked, the glyphs cannot be
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = driver.execute_cdp_cmd("DOM.querySelector",
+                                  {"nodeId": root, "selector": '[lang="zh-Hans"]'})["nodeId"]
+    if not node:
+        return []
+    fonts = [font["familyName"] for font in
+             driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+    if not any(re.search(r"\b(SC|CN|GB|Hans)\b|YaHei|WenQuanYi", name) for name in fonts):
+        return [f"Chinese drawn with {fonts}, not a Simplified Chinese font"]
+    return []
+
+
 def dropdown_problems(driver):
     from selenium.webdriver.common.by import By
     problems = []
@@ -280,6 +309,7 @@ def test_page_renders_offline(browser, server, page):
         problems.append(f"raw TeX in the text: ...{facts['text'][max(0, raw.start() - 40):raw.end() + 40]}...")
     if facts["unmarked"]:
         problems.append(f"Chinese without lang=zh-Hans: {facts['unmarked']}")
+    problems += chinese_font_problems(browser)
     if facts["paint"] is None or facts["paint"] > PAINT_BUDGET_MS or not facts["headingShown"]:
         problems.append(f"content not shown at once (first paint {facts['paint']} ms)")
     chapter = Path(page).stem
