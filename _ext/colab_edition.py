@@ -26,6 +26,7 @@ Run ``python _ext/colab_edition.py`` (``make colab``) after changing a chapter;
 As a Sphinx extension it points the book's Colab launch button at the edition.
 """
 import copy
+import itertools
 import re
 import sys
 from dataclasses import dataclass
@@ -148,7 +149,7 @@ class Edition:
     """Converts the chapters; labels are collected from all of them first."""
 
     def __init__(self, chapters=None):
-        self.chapters = list(chapters or chapter_paths())
+        self.chapters = chapter_paths() if chapters is None else list(chapters)
         self.numbers = toc_chapter_numbers()
         self.bibliography = Bibliography()
         self.targets = {}
@@ -226,8 +227,8 @@ class Edition:
 
     def doc_link(self, title, target, where):
         stem = Path(target).name
-        for folder, suffix in ((CHAPTER_DIR, ".ipynb"), (CHAPTER_DIR, ".md")):
-            path = folder / (stem + suffix)
+        for suffix in (".ipynb", ".md"):
+            path = CHAPTER_DIR / (stem + suffix)
             if path.exists():
                 break
         else:
@@ -303,10 +304,10 @@ class Edition:
             yield ("text", "\n".join(prose))
 
     def convert_cell(self, text, state, where, chapter):
-        """Markdown of one cell -> list of (is_solution, summary, markdown) pieces."""
+        """Markdown of one cell -> list of (solution label or None, summary, markdown) pieces."""
         pieces = []
 
-        def add(markdown, solution=False, summary=None):
+        def add(markdown, solution=None, summary=None):
             markdown = markdown.strip("\n")
             if markdown.strip():
                 pieces.append((solution, summary, markdown))
@@ -314,7 +315,7 @@ class Edition:
         for block in self.blocks(text, where):
             if block[0] == "text":
                 body = "\n".join(line for line in block[1].split("\n") if not TARGET.match(line))
-                add(self.roles(body, where, chapter), solution=state["gated"] is not None,
+                add(self.roles(body, where, chapter), solution=state["gated"],
                     summary=state["gated"] and self.continued(state))
                 continue
             _, name, argument, options, body = block
@@ -329,7 +330,7 @@ class Edition:
                 pass
             elif name == "solution":
                 self.check_options(name, options, {"class", "label"}, where)
-                add(self.convert_nested(body, where, chapter), solution=True,
+                add(self.convert_nested(body, where, chapter), solution=argument,
                     summary=self.solution_summary(argument, where))
             elif name == "solution-start":
                 self.check_options(name, options, {"class", "label"}, where)
@@ -337,7 +338,7 @@ class Edition:
                     raise UnknownSyntax(f"{where}: solution-start inside another solution")
                 state["gated"], state["gated_pieces"] = argument, 0
                 if body.strip():
-                    add(self.convert_nested(body, where, chapter), solution=True,
+                    add(self.convert_nested(body, where, chapter), solution=argument,
                         summary=self.continued(state))
             elif name == "solution-end":
                 if state["gated"] is None:
@@ -350,17 +351,17 @@ class Edition:
                 content = self.convert_nested(content, where, chapter)
                 quoted = "\n".join(">" + (" " + line if line else "") for line in
                                    [f"**{title}**", ""] + content.split("\n"))
-                add(quoted, solution=state["gated"] is not None,
+                add(quoted, solution=state["gated"],
                     summary=state["gated"] and self.continued(state))
             elif name == "math":
-                add(f"$$\n{body}\n$$", solution=state["gated"] is not None,
+                add(f"$$\n{body}\n$$", solution=state["gated"],
                     summary=state["gated"] and self.continued(state))
             else:
                 raise UnknownSyntax(f"{where}: unknown directive {{{name}}}")
         return pieces
 
     def convert_nested(self, text, where, chapter):
-        nested = {"exercise": 0, "gated": None}
+        nested = {"exercise": 0, "gated": None, "gated_pieces": 0}
         pieces = self.convert_cell(text, nested, where, chapter)
         if nested["gated"] is not None or any(solution for solution, _, _ in pieces):
             raise UnknownSyntax(f"{where}: a solution nested in another directive")
@@ -388,6 +389,15 @@ class Edition:
         return (f"<details>\n<summary><b>{summary}</b> (open it after trying the exercise)"
                 f"</summary>\n\n{markdown}\n\n</details>")
 
+    def join(self, pieces):
+        """One cell's Markdown: consecutive pieces of one solution share one fold."""
+        chunks = []
+        for solution, group in itertools.groupby(pieces, key=lambda piece: piece[0]):
+            group = list(group)
+            markdown = "\n\n".join(markdown for _, _, markdown in group)
+            chunks.append(self.fold(group[0][1], markdown) if solution else markdown)
+        return "\n\n".join(chunks)
+
     def notebook(self, path):
         """The Colab edition of one chapter, as a notebook node."""
         source = nbformat.read(path, as_version=4)
@@ -406,8 +416,7 @@ class Edition:
                 pieces = self.convert_cell(cell.source, state, where, path.stem)
                 if not pieces:
                     continue
-                cell.source = "\n\n".join(self.fold(summary, markdown) if solution else markdown
-                                          for solution, summary, markdown in pieces)
+                cell.source = self.join(pieces)
             elif cell.cell_type == "code":
                 if state["gated"] is not None:
                     cell.source = f"{SOLUTION_NOTE}\n{cell.source}"
