@@ -121,10 +121,10 @@ def budget_only_loop(problem, theta, lr, grad_tol, max_steps):
     return theta, max_steps
 
 
-def uphill_loop(problem, theta, lr, grad_tol, max_steps):
+def early_stop_loop(problem, theta, lr, grad_tol, max_steps):
     steps = 0
-    while np.linalg.norm(problem.grad(theta)) > grad_tol and steps < 5:
-        theta += lr * problem.grad(theta)
+    while np.linalg.norm(problem.grad(theta)) > grad_tol and steps < min(5, max_steps):
+        theta -= lr * problem.grad(theta)
         steps += 1
     return theta, steps
 
@@ -144,7 +144,7 @@ def test_check_descent_loop_explains_a_loop_without_the_rule(capsys):
 
 
 def test_check_descent_loop_explains_an_early_stop(capsys):
-    assert not check_descent_loop(uphill_loop, **CASE)
+    assert not check_descent_loop(early_stop_loop, **CASE)
     assert "stopped after 5 steps while the gradient norm was still" in capsys.readouterr().out
 
 
