@@ -101,6 +101,11 @@ def test_explorer_redraws_when_a_slider_moves():
 
     lr_slider.value = 1.0  # far above 2 / L = 0.2
     assert "diverged at step" in current_title_and_path()[0]
+
+    lr_slider.value = 0.21  # above 2 / L = 0.2, but 20 steps do not reach the divergence limit
+    history = gd.fit(gd.Quadratic.with_condition(10), gd.SGD(np.array([1.0, 1.5]), lr=0.21), steps=20)
+    assert not history.diverged and history.final_loss > history.loss[0]
+    assert current_title_and_path()[0].startswith("learning rate 0.21: growing: loss")
     plt.close("all")
 
 
