@@ -117,9 +117,11 @@ def check_descent_loop(loop, problem, theta0, lr, grad_tol, max_steps=10_000):
     if np.array_equal(theta1, theta0):
         return _verdict(False, "with max_steps = 1 your loop returned the start unchanged: "
                                "it should make one update, theta - lr * grad(theta)")
-    if ref_steps >= 2 and np.allclose(theta1, path[2], rtol=1e-10, atol=1e-12):
-        return _verdict(False, "with max_steps = 1 your loop made two updates: it makes one more "
-                               "than max_steps allows (count the updates, and stop at max_steps)")
+    reached = np.flatnonzero(np.all(np.isclose(path[2:], theta1, rtol=1e-10, atol=1e-12), axis=1))
+    if reached.size:
+        made = int(reached[0]) + 2
+        return _verdict(False, f"with max_steps = 1 your loop made {made} updates: it must stop "
+                               "after max_steps updates (count them, and test the count)")
     problem_with_update = _diagnose_update(theta0, theta1, grad0, lr)
     if problem_with_update:
         return _verdict(False, problem_with_update)

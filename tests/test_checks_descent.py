@@ -80,7 +80,18 @@ def test_a_loop_that_ignores_max_steps_by_one_is_named(capsys):
             theta = theta - lr * g
         return theta, steps
     ok, out = verdict(loop, capsys)
-    assert not ok and "with max_steps = 1 your loop made two updates" in out
+    assert not ok and "with max_steps = 1 your loop made 2 updates" in out
+
+
+def test_a_loop_that_ignores_max_steps_is_named(capsys):
+    def loop(problem, theta, lr, grad_tol, max_steps):
+        steps = 0
+        while np.linalg.norm(problem.grad(theta)) > grad_tol:  # no budget at all
+            theta = theta - lr * problem.grad(theta)
+            steps += 1
+        return theta, steps
+    ok, out = verdict(loop, capsys)
+    assert not ok and f"with max_steps = 1 your loop made {reference_steps()} updates" in out
 
 
 def test_a_loop_that_diverges_later_is_reported_without_warnings(capsys):
