@@ -6,6 +6,7 @@ a notebook cell shows feedback and a test can assert on it.
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -45,6 +46,34 @@ def check_gradient(grad_fn, loss_fn, theta, rtol=1e-5, atol=1e-8):
     return _verdict(True, "your gradient matches the finite difference at every coordinate")
 
 
+def _quietly(call, *args):
+    """``call(*args)`` with NumPy's overflow and invalid-value warnings silenced: a learner's
+    loop that diverges is reported in the verdict, not by a flood of RuntimeWarnings."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return call(*args)
+
+
+def _diagnose_update(theta0, theta1, grad0, lr):
+    """What one update from ``theta0`` to ``theta1`` did, compared with ``theta0 - lr * grad0``;
+    None when it is right."""
+    step = theta1 - theta0
+    if not np.all(np.isfinite(theta1)):
+        return f"one update took theta to {theta1}: it must stay finite"
+    if np.allclose(step, -lr * grad0, rtol=1e-10, atol=1e-12):
+        return None
+    if np.allclose(step, lr * grad0, rtol=1e-10, atol=1e-12):
+        return ("your update moves along the gradient, uphill: theta + lr * grad(theta). "
+                "Subtract it: theta - lr * grad(theta)")
+    rate = -float(step @ grad0) / float(grad0 @ grad0)  # the rate that best explains the step
+    if rate > 0 and not math.isclose(rate, lr, rel_tol=1e-8) \
+            and np.allclose(step, -rate * grad0, rtol=1e-10, atol=1e-12):
+        return (f"your update steps with learning rate {rate:.6g}, not the lr = {lr:g} passed "
+                "to your loop: use the argument lr instead of a number written into the code")
+    return (f"one update from {np.round(theta0, 6)} gave {np.round(theta1, 6)}; "
+            f"theta - lr * grad(theta) is {np.round(theta0 - lr * grad0, 6)}: check the update")
+
+
 def check_descent_loop(loop, problem, theta0, lr, grad_tol, max_steps=10_000):
     """Compare a hand-written gradient-descent loop with :func:`gdcore.fit` and :class:`gdcore.SGD`.
 
@@ -53,61 +82,129 @@ def check_descent_loop(loop, problem, theta0, lr, grad_tol, max_steps=10_000):
     at the first step whose gradient norm is ``<= grad_tol`` (or after ``max_steps``).
     The start ``theta0`` must not already satisfy the rule, and gradient descent
     with ``lr`` must not diverge from it.
+
+    The loop is run twice: with ``max_steps = 1``, to check the update itself (sign,
+    learning rate), and with ``max_steps``, to check where and after how many updates
+    it stops (the rule, an update too many, a miscounted step). Overflow in a
+    learner's loop is reported in the verdict, without RuntimeWarnings.
     """
     theta0 = np.asarray(theta0, dtype=float)
-    if np.linalg.norm(problem.grad(theta0)) <= grad_tol:
+    grad0 = problem.grad(theta0)
+    if np.linalg.norm(grad0) <= grad_tol:
         raise ValueError("theta0 already has a gradient norm <= grad_tol; pick a start further away")
     reference = theta0.copy()
-    ref_run = fit(problem, SGD(reference, lr=lr), steps=max_steps, grad_tol=grad_tol)
+    ref_run = fit(problem, SGD(reference, lr=lr), steps=max_steps, grad_tol=grad_tol,
+                  record_trajectory=True)
     if ref_run.diverged:
         raise ValueError(f"lr = {lr!r} makes gradient descent diverge from theta0 (at step "
                          f"{ref_run.diverged_at}); pick a smaller lr")
-    ref_steps = ref_run.steps_taken
+    ref_steps, path = ref_run.steps_taken, ref_run.trajectory
+    one_more = reference - lr * problem.grad(reference)  # where an extra update would land
+
+    def run(budget):
+        theta, steps = _quietly(loop, problem, theta0.copy(), lr, grad_tol, budget)
+        return np.asarray(theta, dtype=float), steps
+
     try:
-        theta, steps = loop(problem, theta0.copy(), lr, grad_tol, max_steps)
-        theta = np.asarray(theta, dtype=float)
+        theta1, _ = run(1)
+        theta, steps = run(max_steps)
     except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
         return _verdict(False, f"your loop raised {type(exc).__name__}: {exc} "
                                "(it should return the pair (theta, steps))")
+    if theta1.shape != theta0.shape or theta.shape != theta0.shape:
+        shape = theta1.shape if theta1.shape != theta0.shape else theta.shape
+        return _verdict(False, f"your theta has shape {shape}; the start has shape {theta0.shape}")
+    if np.array_equal(theta1, theta0):
+        return _verdict(False, "with max_steps = 1 your loop returned the start unchanged: "
+                               "it should make one update, theta - lr * grad(theta)")
+    reached = np.flatnonzero(np.all(np.isclose(path[2:], theta1, rtol=1e-10, atol=1e-12), axis=1))
+    if reached.size:
+        made = int(reached[0]) + 2
+        return _verdict(False, f"with max_steps = 1 your loop made {made} updates: it must stop "
+                               "after max_steps updates (count them, and test the count)")
+    problem_with_update = _diagnose_update(theta0, theta1, grad0, lr)
+    if problem_with_update:
+        return _verdict(False, problem_with_update)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
         return _verdict(False, f"your loop returned steps = {steps!r} ({type(steps).__name__}); "
                                "it should be the number of updates made, an integer")
-    if theta.shape != theta0.shape:
-        return _verdict(False, f"your theta has shape {theta.shape}; the start has shape {theta0.shape}")
-    norm = float(np.linalg.norm(problem.grad(theta)))
+
+    def at(point):
+        return np.allclose(theta, point, rtol=1e-10, atol=1e-12)
+
+    if at(path[-1]):
+        if steps == ref_steps:
+            return _verdict(True, f"your loop stops after {steps} steps at {np.round(theta, 6)}, "
+                                  "exactly where gradient descent with the gradient-norm rule stops")
+        return _verdict(False, f"your loop stops at the right point, after {ref_steps} updates, but "
+                               f"returns steps = {steps}: count 1 per update, starting from 0")
+    if at(one_more):
+        return _verdict(False, f"your loop made one update too many ({ref_steps + 1} instead of "
+                               f"{ref_steps}): after the {_ordinal(ref_steps)} update the gradient "
+                               f"norm is already <= grad_tol = {grad_tol:g}, so test the rule "
+                               "before each update, not after it")
+    norm = _quietly(lambda: float(np.linalg.norm(problem.grad(theta))))
+    if not np.isfinite(norm):
+        return _verdict(False, f"your loop diverged: after {steps} steps theta is {theta} "
+                               "and its gradient is not finite")
     if steps < ref_steps and norm > grad_tol:
         return _verdict(False, f"your loop stopped after {steps} steps while the gradient norm was "
                                f"still {norm:.3g} > grad_tol = {grad_tol:g}")
     if steps > ref_steps:
         return _verdict(False, f"your loop made {steps} steps, but the gradient norm is <= grad_tol "
                                f"= {grad_tol:g} already after {ref_steps}: test it after every update")
-    if steps != ref_steps or not np.allclose(theta, reference, rtol=1e-10, atol=1e-12):
-        return _verdict(False, f"your loop ended at {np.round(theta, 6)} after {steps} steps; "
-                               f"gradient descent reaches {np.round(reference, 6)} after {ref_steps}: "
-                               "check the update theta - lr * grad(theta)")
-    return _verdict(True, f"your loop stops after {steps} steps at {np.round(theta, 6)}, "
-                          "exactly where gradient descent with the gradient-norm rule stops")
+    return _verdict(False, f"your loop ended at {np.round(theta, 6)} after {steps} steps; "
+                           f"gradient descent reaches {np.round(path[-1], 6)} after {ref_steps}: "
+                           "check the update theta - lr * grad(theta)")
+
+
+def _cubic(v):
+    """The check's non-quadratic test function w**3, on which a central difference is not exact."""
+    return v ** 3
 
 
 def check_slope(slope_fn, loss_fn, w, h=1e-3, rtol=1e-6, atol=1e-9):
     """Check a learner's central difference: ``slope_fn(loss_fn, w, h)`` should return
     ``(J(w + h) - J(w - h)) / (2h)`` with ``J = loss_fn``, a function of one number.
 
-    A wrong answer is compared with the usual slips (a forward or backward
-    difference, a flipped sign, dividing by h instead of 2h) and the verdict
-    names the one it matches. Choose ``w`` where J has a non-zero slope and curvature.
+    It is checked twice: on ``loss_fn`` at ``w`` with ``h``, then on the cubic ``w**3`` at
+    w = 0.5 with a wide h = 0.25, where the central difference (0.8125) differs from the
+    derivative (0.75). So a function that ignores its ``h`` or its ``J`` fails even when
+    ``loss_fn`` is a parabola, on which every central difference is exact. A wrong answer
+    is compared with the usual slips (a forward or backward difference, a flipped sign,
+    dividing by h instead of 2h, writing ``/ 2 * h``) and the verdict names the one it
+    matches. Choose ``w`` where ``loss_fn`` has a non-zero slope and curvature.
     """
     w, h = float(w), validate.positive("h", h)
+    yours, wrong = _slope_verdict(slope_fn, loss_fn, w, h, rtol, atol)
+    if wrong:
+        return _verdict(False, wrong)
+    on_cubic, wrong = _slope_verdict(slope_fn, _cubic, 0.5, 0.25, rtol, atol)
+    if wrong:
+        if on_cubic is not None and math.isclose(on_cubic, 0.75, rel_tol=1e-4):
+            wrong = (f"your slope {on_cubic:.6g} is the exact derivative 0.75, but the central "
+                     "difference with h = 0.25 is 0.8125: use the probes J(w - h) and J(w + h) "
+                     "with the h you are given, not a fixed or tiny h of your own")
+        return _verdict(False, "on the test function J(w) = w**3 at w = 0.5, h = 0.25: " + wrong)
+    return _verdict(True, f"your slope {yours:.6g} matches the central difference at w = {w:g}, "
+                          "and on the test cubic w**3 with h = 0.25")
+
+
+def _slope_verdict(slope_fn, loss_fn, w, h, rtol, atol):
+    """``(yours, None)`` when ``slope_fn(loss_fn, w, h)`` is the central difference, else
+    ``(yours or None, what is wrong)``."""
     try:
         yours = slope_fn(loss_fn, w, h)
     except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
-        return _verdict(False, f"your slope function raised {type(exc).__name__}: {exc}")
+        return None, f"your slope function raised {type(exc).__name__}: {exc}"
     try:
         yours = float(yours)
     except (TypeError, ValueError):
-        return _verdict(False, f"your slope function returned {yours!r}; it should return one number")
+        return None, f"your slope function returned {yours!r}; it should return one number"
     up, mid, down = float(loss_fn(w + h)), float(loss_fn(w)), float(loss_fn(w - h))
     central = (up - down) / (2 * h)
+    if np.isclose(yours, central, rtol=rtol, atol=atol):
+        return yours, None
     slips = [
         ((up - mid) / h, "that is the forward difference (J(w+h) - J(w)) / h, whose error shrinks "
                          "only like h; use both neighbours: (J(w+h) - J(w-h)) / (2h)"),
@@ -115,15 +212,14 @@ def check_slope(slope_fn, loss_fn, w, h=1e-3, rtol=1e-6, atol=1e-9):
                            "only like h; use both neighbours: (J(w+h) - J(w-h)) / (2h)"),
         (-central, "the sign is flipped: subtract J(w-h) from J(w+h), not the other way round"),
         (2 * central, "that is twice the slope: the two probes are 2h apart, so divide by 2h, not h"),
+        ((up - down) / 2 * h, "Python reads '/ 2 * h' as '(... / 2) * h', which multiplies by h: "
+                              "write '/ (2 * h)'"),
     ]
-    if np.isclose(yours, central, rtol=rtol, atol=atol):
-        return _verdict(True, f"your slope {yours:.6g} matches the central difference at w = {w:g}")
     for value, hint in slips:
         if np.isclose(yours, value, rtol=rtol, atol=atol):
-            return _verdict(False, f"your slope {yours:.6g} is not the central difference "
-                                   f"{central:.6g}: {hint}")
-    return _verdict(False, f"your slope {yours:.6g} differs from the central difference "
-                           f"(J(w+h) - J(w-h)) / (2h) = {central:.6g} at w = {w:g}, h = {h:g}")
+            return yours, f"your slope {yours:.6g} is not the central difference {central:.6g}: {hint}"
+    return yours, (f"your slope {yours:.6g} differs from the central difference "
+                   f"(J(w+h) - J(w-h)) / (2h) = {central:.6g} at w = {w:g}, h = {h:g}")
 
 
 def check_epoch_batches(batches, n, m, shuffled=True):

@@ -52,16 +52,20 @@ def explore_gradient_descent(problem, lr=0.1, start=(-1.5, 1.5), steps=40, xlim=
                              ylim=(-2, 2), lr_range=(1e-3, 1.0)):
     """Plain gradient descent on a 2-parameter ``problem``, redrawn live: sliders for the
     learning rate (log scale, within ``lr_range``) and the start point (within ``xlim``,
-    ``ylim``); the plot shows the path of ``steps`` updates on the loss contours and the
-    title says where the run ended, or at which step it diverged.
+    ``ylim``); the plot shows the path of ``steps`` updates on the loss contours. The
+    title gives the final loss, says "growing" when it ended above the starting loss,
+    and gives the step at which :func:`gdcore.fit` declared divergence, if it did.
     """
 
     def draw(ax, lr, x0, y0):
         theta = np.array([x0, y0], dtype=float)
         history = fit(problem, SGD(theta, lr=lr), steps=steps, record_trajectory=True)
         contour_paths(problem, [history.trajectory], xlim, ylim, ax=ax)
-        outcome = (f"diverged at step {history.diverged_at}" if history.diverged
-                   else f"loss {history.final_loss:.3g} after {history.steps_taken} steps")
+        outcome = f"loss {history.final_loss:.3g} after {history.steps_taken} steps"
+        if history.diverged:
+            outcome = f"diverged at step {history.diverged_at}"
+        elif history.final_loss > history.loss[0]:
+            outcome = f"growing: {outcome} (start {history.loss[0]:.3g})"
         ax.set_title(f"learning rate {lr:.3g}: {outcome}", fontsize=10)
 
     def start_slider(value, bounds, description):

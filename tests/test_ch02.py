@@ -101,6 +101,11 @@ def test_explorer_redraws_when_a_slider_moves():
 
     lr_slider.value = 1.0  # far above 2 / L = 0.2
     assert "diverged at step" in current_title_and_path()[0]
+
+    lr_slider.value = 0.21  # above 2 / L = 0.2, but 20 steps do not reach the divergence limit
+    history = gd.fit(gd.Quadratic.with_condition(10), gd.SGD(np.array([1.0, 1.5]), lr=0.21), steps=20)
+    assert not history.diverged and history.final_loss > history.loss[0]
+    assert current_title_and_path()[0].startswith("learning rate 0.21: growing: loss")
     plt.close("all")
 
 
@@ -121,10 +126,10 @@ def budget_only_loop(problem, theta, lr, grad_tol, max_steps):
     return theta, max_steps
 
 
-def uphill_loop(problem, theta, lr, grad_tol, max_steps):
+def early_stop_loop(problem, theta, lr, grad_tol, max_steps):
     steps = 0
-    while np.linalg.norm(problem.grad(theta)) > grad_tol and steps < 5:
-        theta += lr * problem.grad(theta)
+    while np.linalg.norm(problem.grad(theta)) > grad_tol and steps < min(5, max_steps):
+        theta -= lr * problem.grad(theta)
         steps += 1
     return theta, steps
 
@@ -144,7 +149,7 @@ def test_check_descent_loop_explains_a_loop_without_the_rule(capsys):
 
 
 def test_check_descent_loop_explains_an_early_stop(capsys):
-    assert not check_descent_loop(uphill_loop, **CASE)
+    assert not check_descent_loop(early_stop_loop, **CASE)
     assert "stopped after 5 steps while the gradient norm was still" in capsys.readouterr().out
 
 

@@ -83,6 +83,37 @@ def test_check_slope_rejects_a_bad_h():
         check_slope(central, J, 0.3, h=0)
 
 
+
+@pytest.mark.parametrize("slope_fn, words", [
+    # ignores h: exact on the chapter's parabola, so only the test cubic can catch it
+    (lambda J, w, h: (J(w + 1e-6) - J(w - 1e-6)) / 2e-6, "the exact derivative 0.75"),
+    # a formula for the chapter's loss instead of probes of J
+    (lambda J, w, h: 4 * (w + 0.2), "on the test function J(w) = w**3"),
+])
+def test_check_slope_catches_what_a_parabola_cannot(slope_fn, words, capsys):
+    assert central(J, 0.3, 1e-3) == pytest.approx(slope_fn(J, 0.3, 1e-3), rel=1e-8)  # the blind spot
+    assert check_slope(slope_fn, J, 0.3, h=1e-3) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and words in out
+
+
+def test_check_slope_names_the_operator_precedence_slip(capsys):
+    assert check_slope(lambda J, w, h: (J(w + h) - J(w - h)) / 2 * h, J, 0.3, h=1e-3) is False
+    assert "write '/ (2 * h)'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("w, h", [(0.5, 0.25), (-1.3, 0.1)])
+def test_check_slope_on_a_non_quadratic_loss(w, h, capsys):
+    """On the double well the central difference is not the derivative: the check must
+    accept the central difference and reject the derivative itself."""
+    well = gd.DoubleWell(tilt=0.25)
+    loss = lambda v: float(well.loss(np.array([v])))  # noqa: E731
+    exact = lambda f, v, h: float(well.grad(np.array([v]))[0])  # noqa: E731
+    assert abs(central(loss, w, h) - exact(loss, w, h)) > 1e-3
+    assert check_slope(central, loss, w, h=h) is True
+    assert check_slope(exact, loss, w, h=h) is False
+    assert "differs from the central difference" in capsys.readouterr().out.splitlines()[-1]
+
 # ------------------------------------------------------------------------------- plots
 def test_draw_tangent_passes_through_the_point_with_the_slope():
     fig, ax = plt.subplots()
