@@ -14,7 +14,7 @@ from . import schedules, validate
 from .momentum_theory import predicted_rate
 from .optim import SGD, Momentum, Nesterov
 from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
-from .problems import LinearRegression, standardize
+from .problems import LinearRegression, Quadratic, standardize
 from .train import fit
 
 
@@ -296,7 +296,7 @@ def explore_momentum(problem, lr=0.02, beta=0.8, start=(-1.5, 1.5), steps=60, xl
     step, with the rate the theory predicts (:func:`gdcore.momentum_theory.predicted_rate`)
     in the legend.
     """
-    if tuple(problem.shape) != (2,) or not hasattr(problem, "eigenvalues"):
+    if not isinstance(problem, Quadratic) or tuple(problem.shape) != (2,):
         raise ValueError("problem must be a gdcore.Quadratic with 2 parameters")
     best = problem.solution()
 
