@@ -163,6 +163,27 @@ def heavy_ball(grad, theta, lr, beta, steps, damped=False, keep=True):
     return np.array(path)
 
 
+def stale_velocity(grad, theta, lr, beta, steps):
+    """Steps with the old velocity, then updates it: the first step does not move."""
+    v, path = np.zeros_like(theta), [theta.copy()]
+    for _ in range(steps):
+        g = grad(theta)
+        theta = theta - lr * v
+        v = beta * v + g
+        path.append(theta.copy())
+    return np.array(path)
+
+
+def nesterov(grad, theta, lr, beta, steps):
+    v, path = np.zeros_like(theta), [theta.copy()]
+    for _ in range(steps):
+        g = grad(theta)
+        v = beta * v + g
+        theta = theta - lr * (g + beta * v)
+        path.append(theta.copy())
+    return np.array(path)
+
+
 def test_check_momentum_accepts_the_heavy_ball(capsys):
     assert check_momentum(heavy_ball) is True
     assert capsys.readouterr().out.startswith("✓")
@@ -174,6 +195,8 @@ def test_check_momentum_accepts_the_heavy_ball(capsys):
     (lambda *a: heavy_ball(*a)[-1], "returned shape (2,)"),
     (lambda *a: heavy_ball(*a) + 1e-3, "first differ at step 0"),
     (lambda *a: 1 / 0, "raised ZeroDivisionError"),
+    (stale_velocity, "your first step did not move"),
+    (nesterov, "Nesterov's step"),
 ])
 def test_check_momentum_names_the_slip(fn, message, capsys):
     assert check_momentum(fn) is False
