@@ -174,7 +174,7 @@ def stale_velocity(grad, theta, lr, beta, steps):
     return np.array(path)
 
 
-def nesterov(grad, theta, lr, beta, steps):
+def nesterov_steps(grad, theta, lr, beta, steps):
     v, path = np.zeros_like(theta), [theta.copy()]
     for _ in range(steps):
         g = grad(theta)
@@ -196,7 +196,7 @@ def test_check_momentum_accepts_the_heavy_ball(capsys):
     (lambda *a: heavy_ball(*a) + 1e-3, "first differ at step 0"),
     (lambda *a: 1 / 0, "raised ZeroDivisionError"),
     (stale_velocity, "your first step did not move"),
-    (nesterov, "Nesterov's step"),
+    (nesterov_steps, "Nesterov's step"),
 ])
 def test_check_momentum_names_the_slip(fn, message, capsys):
     assert check_momentum(fn) is False
