@@ -1,6 +1,7 @@
 """gdcore.momentum_theory against numpy.linalg, measured runs of gdcore and torch.optim,
 plus checks.check_momentum and widgets.explore_momentum (chapter 6)."""
 import math
+import re
 
 import matplotlib
 
@@ -147,8 +148,7 @@ def test_measured_rate_of_a_geometric_sequence():
     (lambda: mt.measured_rate([1.0, 0.5, 0.0], 0, 2), "must be finite and above 1e-150"),
 ])
 def test_bad_input_is_named(call, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         call()
 
 
