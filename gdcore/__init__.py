@@ -7,7 +7,7 @@ without torch).
 """
 import importlib
 
-from . import schedules
+from . import momentum_theory, schedules
 from .backend import pick_device, to_numpy
 from .batching import Batches
 from .finite_diff import numerical_gradient

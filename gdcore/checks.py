@@ -354,3 +354,58 @@ def check_schedule(schedule_fn, reference, steps=100, rtol=1e-6, atol=1e-12):
     if (yours < 0).any():
         message += f". It turns negative at step {int(np.argmax(yours < 0))}: a rate must stay >= 0"
     return _verdict(False, message)
+
+
+def check_momentum(momentum_fn, lr=0.05, beta=0.8, steps=30):
+    """Compare a learner's heavy ball ``momentum_fn(grad, theta0, lr, beta, steps)`` with
+    :class:`gdcore.Momentum` (v <- beta v + g; theta <- theta - lr v, v starting at 0).
+
+    ``grad`` is a function of theta; the learner returns the ``steps + 1`` iterates
+    theta_0 .. theta_steps as an array of shape (steps + 1, 2). The test problem is
+    ``Quadratic.with_condition(10)`` from (1.5, -1.0). A wrong answer is compared with
+    the usual slips (the damped form, Nesterov, a velocity that is not kept, updating
+    theta with the old velocity) and the verdict names the one it matches.
+    """
+    from .optim import Momentum, Nesterov
+    from .problems import Quadratic
+
+    lr, beta = validate.positive("lr", lr), validate.unit_interval("beta", beta)
+    steps = validate.positive_int("steps", steps)
+    problem, theta0 = Quadratic.with_condition(10), np.array([1.5, -1.0])
+
+    def reference(make):
+        theta = theta0.copy()
+        optimizer, path = make(theta), [theta0.copy()]
+        for _ in range(steps):
+            optimizer.step(problem.grad(theta))
+            path.append(theta.copy())
+        return np.array(path)
+
+    try:
+        yours = np.asarray(momentum_fn(problem.grad, theta0.copy(), lr, beta, steps), dtype=float)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    expected = reference(lambda th: Momentum(th, lr=lr, beta=beta))
+    if yours.shape != expected.shape:
+        return _verdict(False, f"your function returned shape {yours.shape}; expected "
+                               f"{expected.shape}: theta_0 .. theta_{steps}, one row per iterate")
+    if np.allclose(yours, expected, rtol=1e-9, atol=1e-12):
+        return _verdict(True, f"your iterates match gdcore's Momentum at all {steps} steps")
+    slips = [
+        (reference(lambda th: Momentum(th, lr=lr * (1 - beta), beta=beta)),
+         "this is the damped form v <- beta v + (1 - beta) g; here v <- beta v + g"),
+        (reference(lambda th: Nesterov(th, lr=lr, beta=beta)),
+         "this is Nesterov's step theta - lr (g + beta v); the heavy ball steps by lr v"),
+        (reference(lambda th: SGD(th, lr=lr)),
+         "this is plain gradient descent: keep v from one step to the next and start it at 0 "
+         "once, before the loop"),
+    ]
+    for path, message in slips:
+        if np.allclose(yours, path, rtol=1e-9, atol=1e-12):
+            return _verdict(False, message)
+    if np.allclose(yours[1], theta0):
+        return _verdict(False, "your first step did not move: update v with the new gradient "
+                               "before you update theta")
+    t = int(np.argmax(~np.isclose(yours, expected, rtol=1e-9, atol=1e-12).all(axis=1)))
+    return _verdict(False, f"your iterates first differ at step {t}: yours {np.round(yours[t], 6)}, "
+                           f"expected {np.round(expected[t], 6)}")

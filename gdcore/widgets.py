@@ -11,9 +11,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import schedules, validate
-from .optim import SGD
+from .momentum_theory import predicted_rate
+from .optim import SGD, Momentum, Nesterov
 from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
-from .problems import LinearRegression, standardize
+from .problems import LinearRegression, Quadratic, standardize
 from .train import fit
 
 
@@ -287,3 +288,45 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
         warmup_steps=widgets.IntSlider(value=0, min=0, max=steps // 2, step=5,
                                        description="warm-up steps", continuous_update=False,
                                        style=_LABEL))
+
+
+def explore_momentum(problem, lr=0.02, beta=0.8, start=(-1.5, 1.5), steps=60, xlim=(-2, 2),
+                     ylim=(-2, 2), lr_range=(1e-3, 1.0)):
+    """Gradient descent and momentum on a 2-parameter :class:`gdcore.Quadratic`, redrawn live.
+
+    Sliders: the learning rate (log scale, within ``lr_range``) and ``beta``; a checkbox
+    switches the heavy ball for Nesterov. Left: both paths of ``steps`` updates from
+    ``start`` on the loss contours. Right: the distance to the minimiser against the
+    step, with the rate the theory predicts (:func:`gdcore.momentum_theory.predicted_rate`)
+    in the legend.
+    """
+    if not isinstance(problem, Quadratic) or tuple(problem.shape) != (2,):
+        raise ValueError("problem must be a gdcore.Quadratic with 2 parameters")
+    best = problem.solution()
+
+    def draw(ax, lr, beta, nesterov):
+        left, right = _side_by_side(ax)
+        method = Nesterov if nesterov else Momentum
+        runs = {"gradient descent": SGD(np.array(start, dtype=float), lr=lr),
+                f"{'Nesterov' if nesterov else 'heavy ball'}, β = {beta:.2f}":
+                    method(np.array(start, dtype=float), lr=lr, beta=beta)}
+        histories = {name: fit(problem, opt, steps=steps, record_trajectory=True)
+                     for name, opt in runs.items()}
+        contour_paths(problem, [h.trajectory for h in histories.values()], xlim, ylim, ax=left,
+                      labels=list(histories), resolution=60)
+        left.set_title(f"learning rate {lr:.3g}", fontsize=10)
+        for (name, h), b in zip(histories.items(), (0.0, beta)):
+            rate = predicted_rate(problem.eigenvalues, lr, b, nesterov and b > 0)
+            distance = np.linalg.norm(h.trajectory - best, axis=1)
+            outcome = f"diverged at step {h.diverged_at}" if h.diverged else f"predicted rate {rate:.3f}"
+            right.semilogy(h.step, np.maximum(distance, 1e-300), label=f"{name}: {outcome}")
+        right.set_xlabel("step")
+        right.set_ylabel("distance to the minimum")
+        right.legend(fontsize=7)
+
+    return live_figure(
+        draw,
+        lr=log_slider(lr, lr_range, "learning rate"),
+        beta=widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01, description="β",
+                                 continuous_update=False, style=_LABEL),
+        nesterov=widgets.Checkbox(value=False, description="Nesterov"))
