@@ -26,12 +26,20 @@ def namespace(x):
 
 
 def lerp_(start, end, weight):
-    """start <- start + weight * (end - start), in place."""
+    """start <- start + weight * (end - start), in place; exactly ``end`` at weight 1.
+
+    For weight >= 0.5 the NumPy path computes end - (1 - weight) * (end - start),
+    as ``torch.lerp`` does, so a weight of 1 leaves no rounding from start behind.
+    """
     if is_tensor(start):
         return start.lerp_(end, weight)
     step = end - start
-    step *= weight
-    start += step
+    if abs(weight) < 0.5:
+        step *= weight
+        start += step
+    else:
+        step *= 1 - weight
+        np.subtract(end, step, out=start)
     return start
 
 

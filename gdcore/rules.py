@@ -21,6 +21,13 @@ Conventions (and how they map to other books and to ``torch.optim``):
 * Adagrad, RMSprop, Adam: :math:`\varepsilon` is added *outside* the square
   root, :math:`\theta \leftarrow \theta - \alpha\, \hat m / (\sqrt{\hat v} + \varepsilon)`,
   as in Kingma & Ba (2015) and ``torch.optim``.
+* Names: hyperparameters and state arrays carry ``torch.optim``'s names
+  (``momentum``, ``alpha``, ``betas``, ``eps``, ``amsgrad``;
+  ``momentum_buffer``, ``sum``, ``square_avg``, ``exp_avg``, ``exp_avg_sq``,
+  ``max_exp_avg_sq``), so that torch's schedulers and checkpoints work with
+  gdcore's optimisers. Where a constructor keyword differs it is named in
+  the class's docstring: Momentum's ``beta`` is ``momentum``, RMSprop's
+  ``beta`` is ``alpha``.
 * Weight decay :math:`\lambda`: coupled (L2) for every rule,
   :math:`g \leftarrow g + \lambda \theta` before the rule; decoupled for
   AdamW, :math:`\theta \leftarrow \theta - \alpha \lambda \theta` before the
@@ -35,13 +42,21 @@ from .backend import addcdiv_, addcmul_, lerp_, namespace
 class Rule:
     """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
 
-    ``elementwise`` says that the update acts entry by entry (no norms, no
-    matrix products), so the NumPy path may apply it to a large array block
-    by block; a rule that mixes entries must set it to False.
+    ``update(param, grad, state, lr, t, **hyper)`` receives the rule's
+    hyperparameters under ``torch.optim``'s names; ``keywords`` maps a name
+    to the constructor keyword that sets it where the two differ. ``fixed``
+    lists the hyperparameters of the matching ``torch.optim`` class that the
+    rule does not vary, with the value the rule implies (a parameter group
+    that carries another value is refused). ``elementwise`` says that the
+    update acts entry by entry (no norms, no matrix products), so the NumPy
+    path may apply it to a large array block by block; a rule that mixes
+    entries must set it to False.
     """
 
     decoupled_decay = False
     elementwise = True
+    keywords = {}
+    fixed = {"maximize": False}
 
     @staticmethod
     def state_names(hyper):
@@ -56,6 +71,8 @@ class Rule:
 class SGD(Rule):
     """Gradient descent: theta <- theta - lr * g  (``torch.optim.SGD``)."""
 
+    fixed = {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "maximize": False}
+
     def __init__(self, params, lr=1e-3, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
 
@@ -67,20 +84,24 @@ class SGD(Rule):
 class Momentum(Rule):
     """Heavy-ball momentum (Polyak 1964): v <- beta * v + g;  theta <- theta - lr * v.
 
-    ``torch.optim.SGD(momentum=beta)`` with ``dampening=0``.
+    ``torch.optim.SGD(momentum=beta)`` with ``dampening=0``; ``beta`` is
+    stored as ``momentum`` and v as ``momentum_buffer``, torch's names.
     """
+
+    keywords = {"momentum": "beta"}
+    fixed = {"dampening": 0.0, "nesterov": False, "maximize": False}
+
+    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay, momentum=beta)
 
     @staticmethod
     def state_names(hyper):
         return ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, beta=beta)
-
     @staticmethod
-    def update(param, grad, state, lr, t, beta):
+    def update(param, grad, state, lr, t, momentum):
         v = state["momentum_buffer"]
-        v *= beta
+        v *= momentum
         v += grad
         param -= lr * v
 
@@ -91,26 +112,31 @@ class Nesterov(Momentum):
     ``torch.optim.SGD(momentum=beta, nesterov=True)``.
     """
 
+    fixed = {"dampening": 0.0, "nesterov": True, "maximize": False}
+
     @staticmethod
-    def update(param, grad, state, lr, t, beta):
+    def update(param, grad, state, lr, t, momentum):
         v = state["momentum_buffer"]
-        v *= beta
+        v *= momentum
         v += grad
-        param -= lr * (grad + beta * v)
+        param -= lr * (grad + momentum * v)
 
 
 class Adagrad(Rule):
     """Adagrad (Duchi et al. 2011): G <- G + g**2;  theta <- theta - lr * g / (sqrt(G) + eps).
 
-    ``torch.optim.Adagrad`` with ``lr_decay=0`` and ``initial_accumulator_value=0``.
+    ``torch.optim.Adagrad`` with ``lr_decay=0`` and
+    ``initial_accumulator_value=0``; G is stored as ``sum``.
     """
+
+    fixed = {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "maximize": False}
+
+    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay, eps=eps)
 
     @staticmethod
     def state_names(hyper):
         return ("sum",)
-
-    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, eps=eps)
 
     @staticmethod
     def update(param, grad, state, lr, t, eps):
@@ -124,21 +150,25 @@ class Adagrad(Rule):
 class RMSprop(Rule):
     """RMSprop (Tieleman & Hinton 2012): s <- beta * s + (1 - beta) * g**2;  theta <- theta - lr * g / (sqrt(s) + eps).
 
-    ``beta`` is ``torch.optim.RMSprop``'s ``alpha`` (default 0.99 in both).
+    ``torch.optim.RMSprop`` (``momentum=0``, ``centered=False``); ``beta`` is
+    torch's ``alpha`` (default 0.99 in both) and s is stored as ``square_avg``.
     """
+
+    keywords = {"alpha": "beta"}
+    fixed = {"momentum": 0.0, "centered": False, "maximize": False}
+
+    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay, alpha=beta, eps=eps)
 
     @staticmethod
     def state_names(hyper):
         return ("square_avg",)
 
-    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, beta=beta, eps=eps)
-
     @staticmethod
-    def update(param, grad, state, lr, t, beta, eps):
+    def update(param, grad, state, lr, t, alpha, eps):
         avg_sq = state["square_avg"]
-        avg_sq *= beta
-        addcmul_(avg_sq, grad, grad, 1 - beta)            # s <- beta s + (1 - beta) g^2
+        avg_sq *= alpha
+        addcmul_(avg_sq, grad, grad, 1 - alpha)           # s <- beta s + (1 - beta) g^2
         denom = namespace(param).sqrt(avg_sq)
         denom += eps                                      # sqrt(s) + eps
         addcdiv_(param, grad, denom, -lr)                 # theta <- theta - lr g / denom
@@ -157,6 +187,8 @@ class Adam(Rule):
     ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq`` (v_max).
     ``weight_decay`` is L2 (added to g); :class:`AdamW` decouples it.
     """
+
+    fixed = {"maximize": False, "decoupled_weight_decay": False}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False):
@@ -189,6 +221,7 @@ class AdamW(Adam):
     """
 
     decoupled_decay = True
+    fixed = {"maximize": False, "decoupled_weight_decay": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False):
@@ -211,21 +244,35 @@ def apply_update(rule, param, grad, state, lr, t, weight_decay, hyper):
     rule.update(param, grad, state, lr, t, **hyper)
 
 
+def _betas(name, value):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (beta1, beta2), got {value!r}")
+    return (validate.unit_interval(f"{name}[0]", value[0]),
+            validate.unit_interval(f"{name}[1]", value[1]))
+
+
+#: The check of each hyperparameter, by torch.optim's name.
+CHECKS = {"momentum": validate.unit_interval, "alpha": validate.unit_interval, "betas": _betas,
+          "eps": validate.non_negative, "amsgrad": validate.boolean}
+
+
 def check_hyperparameters(rule, weight_decay, hyper):
-    """Validated copies of ``weight_decay`` and the rule's hyperparameters."""
+    """Validated copies of ``weight_decay`` and the rule's hyperparameters.
+
+    ``hyper`` uses torch.optim's names; a message names the constructor keyword
+    (``rule.keywords``) where it differs.
+    """
     checked = {}
     for key, value in hyper.items():
-        if key == "beta":
-            checked[key] = validate.unit_interval("beta", value)
-        elif key == "betas":
-            if not isinstance(value, (tuple, list)) or len(value) != 2:
-                raise ValueError(f"betas must be a pair (beta1, beta2), got {value!r}")
-            checked[key] = (validate.unit_interval("betas[0]", value[0]),
-                            validate.unit_interval("betas[1]", value[1]))
-        elif key == "eps":
-            checked[key] = validate.non_negative("eps", value)
-        elif key == "amsgrad":
-            checked[key] = validate.boolean("amsgrad", value)
-        else:
+        if key not in CHECKS:
             raise TypeError(f"{rule.__name__} has no hyperparameter {key!r}")
+        checked[key] = CHECKS[key](rule.keywords.get(key, key), value)
     return validate.non_negative("weight_decay", weight_decay), checked
+
+
+def check_fixed(rule, group, where="param_group"):
+    """Refuse a group whose fixed ``torch.optim`` hyperparameters differ from the rule's."""
+    for key, value in rule.fixed.items():
+        if key in group and group[key] != value:
+            raise ValueError(f"{key}: gdcore's {rule.__name__} has {key}={value!r}, but "
+                             f"{where} has {key}={group[key]!r}")

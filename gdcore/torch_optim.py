@@ -17,7 +17,7 @@ with a plain ``torch.load`` (importing this module allows it for
 import torch
 
 from . import rules, schedules
-from .validate import all_finite
+from .validate import all_finite_tensors
 
 # A Schedule is data (a name and numbers), safe to rebuild in torch.load(weights_only=True),
 # the default since torch 2.6; torch < 2.4 has no allow-list (nor that default).
@@ -26,30 +26,52 @@ if hasattr(torch.serialization, "add_safe_globals"):
 
 
 class TorchOptimizer(torch.optim.Optimizer):
-    """Base of the torch optimisers: checks hyperparameters and gradients, then applies the rule."""
+    """Base of the torch optimisers: checks hyperparameters and gradients, then applies the rule.
+
+    Parameter groups carry ``torch.optim``'s hyperparameter names (those the
+    rule varies and, with their fixed values, those of the matching
+    ``torch.optim`` class that it does not), and the state uses torch's names,
+    so torch's schedulers (``OneCycleLR(cycle_momentum=True)`` included) work
+    and ``state_dict()`` loads into the matching ``torch.optim`` optimiser and
+    back (with a number as ``lr``; a step count that torch's SGD does not keep
+    loads as 0).
+    """
 
     def __init__(self, params, lr, weight_decay=0.0, **hyper):
         lr = schedules.learning_rate(lr)
         weight_decay, hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
         self._hyper_names = tuple(hyper)
-        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper})
+        if isinstance(params, torch.Tensor):
+            raise TypeError("params must be an iterable of tensors (e.g. model.parameters() or "
+                            "[p]), of (name, tensor) pairs or of parameter groups (dicts), "
+                            "got a single tensor")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be an iterable of tensors, of (name, tensor) pairs or "
+                            f"of parameter groups (dicts), got {type(params).__name__}") from None
+        if not params:
+            raise ValueError("params is empty: give at least one tensor")
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper,
+                                  **type(self).fixed})
 
     def add_param_group(self, param_group):
         """Add a group after checking its tensors, ``lr``, ``weight_decay`` and hyperparameters.
 
-        ``param_group["params"]`` (a tensor, or any iterable of them, a generator
-        included) is read once and stored back as a list.
+        ``param_group["params"]`` (a tensor, or any iterable of tensors or of
+        (name, tensor) pairs, a generator included) is read once and stored
+        back as a list.
         """
         group = {**self.defaults, **param_group}
-        schedules.learning_rate(group["lr"])
-        rules.check_hyperparameters(type(self), group["weight_decay"],
-                                    {k: group[k] for k in self._hyper_names})
+        self._check_group(group)
         params = group["params"]
         if isinstance(params, set):
             raise TypeError("params must be an ordered collection such as a list, not a set: "
                             "the order fixes which state belongs to which tensor")
         params = [params] if isinstance(params, torch.Tensor) else list(params)
         for i, p in enumerate(params):
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                p = p[1]                                   # from model.named_parameters()
             if not isinstance(p, torch.Tensor):
                 raise TypeError(f"params[{i}] must be a torch tensor, got {type(p).__name__} "
                                 "(NumPy arrays go to gdcore.optim)")
@@ -59,33 +81,70 @@ class TorchOptimizer(torch.optim.Optimizer):
         param_group["params"] = params
         super().add_param_group(param_group)
 
+    def _check_group(self, group, where="param_group"):
+        """The group's validated hyperparameters (torch's names), or an error naming the bad one."""
+        schedules.learning_rate(group["lr"])
+        rules.check_fixed(type(self), group, where)
+        return rules.check_hyperparameters(type(self), group["weight_decay"],
+                                           {k: group[k] for k in self._hyper_names})
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict of this optimiser or of the matching ``torch.optim`` one.
+
+        Every group's hyperparameters and every state's arrays are checked
+        before anything changes; a step count kept as a tensor becomes an int.
+        """
+        groups = state_dict["param_groups"]
+        for i, group in enumerate(groups):
+            where = f"state_dict['param_groups'][{i}]"
+            missing = [k for k in ("lr", "weight_decay", *self._hyper_names) if k not in group]
+            if missing:
+                raise ValueError(f"{where} lacks {', '.join(map(repr, missing))}, which "
+                                 f"{type(self).__name__} needs")
+            _, hyper = self._check_group(group, where)
+            names = self.state_names(hyper)
+            for index in group["params"]:
+                state = state_dict["state"].get(index, {})
+                lacking = [k for k in names if state and state.get(k) is None]
+                if lacking:
+                    raise ValueError(f"state_dict['state'][{index}] lacks "
+                                     f"{', '.join(map(repr, lacking))}, which "
+                                     f"{type(self).__name__} keeps")
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            state["step"] = int(state.get("step", 0))
+            for key in [k for k, v in state.items() if v is None]:
+                del state[key]                             # torch's SGD keeps momentum_buffer=None
+
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient.
 
-        Raises ``ValueError`` before changing anything if any gradient holds NaN or inf.
+        Raises ``ValueError`` before changing anything if any gradient holds
+        NaN or inf, a group's hyperparameters were set to invalid values, or a
+        schedule's learning rate is not finite.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        work = [(group, p) for group in self.param_groups for p in group["params"]
-                if p.grad is not None]
-        if any(p.grad.is_sparse for _, p in work):
+        work = []
+        for group in self.param_groups:
+            weight_decay, hyper = self._check_group(group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    t = self.state.get(p, {}).get("step", 0)  # no entry made yet
+                    work.append((p, hyper, weight_decay, schedules.lr_at(group["lr"], t), t + 1))
+        if any(p.grad.is_sparse for p, *_ in work):
             raise TypeError("grads: sparse gradients are not supported; the step was not taken")
-        if work and not all_finite(torch.stack([p.grad.sum() for _, p in work])):
-            if not all(all_finite(p.grad) for _, p in work):
-                raise ValueError("grads contain NaN or infinite values; the step was not taken")
-        for group, p in work:
+        if not all_finite_tensors([p.grad for p, *_ in work]):
+            raise ValueError("grads contain NaN or infinite values; the step was not taken")
+        for p, hyper, weight_decay, lr, t in work:
             state = self.state[p]
-            hyper = {k: group[k] for k in self._hyper_names}
             if not state:
-                state["step"] = 0
                 state.update(rules.init_state(self, p, hyper))
-            lr = schedules.lr_at(group["lr"], state["step"])
-            state["step"] += 1
-            rules.apply_update(self, p, p.grad, state, lr, state["step"], group["weight_decay"],
-                               hyper)
+            state["step"] = t
+            rules.apply_update(self, p, p.grad, state, lr, t, weight_decay, hyper)
         return loss
 
 

@@ -496,3 +496,143 @@ def test_rule_that_is_not_elementwise_sees_whole_arrays():
     theta = np.zeros(3 * optim.BLOCK)
     NormalisedGD(theta, lr=1.0).step(np.ones_like(theta))
     np.testing.assert_allclose(theta, -1 / np.sqrt(theta.size))
+
+
+# ------------------------------------------------- found by the fuzz of issue 8
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.5, 0.7, 1.0])
+def test_numpy_lerp_equals_torch_lerp_and_is_exact_at_weight_one(weight):
+    from gdcore import backend
+    start, end = np.array([100.0, -3.0, 1e-300]), np.array([1e-15, 7.0, 2.0])
+    expected = torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy()
+    np.testing.assert_allclose(backend.lerp_(start.copy(), end, weight), expected,
+                               rtol=1e-15, atol=1e-13)   # torch fuses a multiply-add
+    if weight == 1.0:
+        np.testing.assert_array_equal(backend.lerp_(start.copy(), end, weight), end)
+
+
+def test_adam_without_averaging_keeps_the_last_gradient_exactly():
+    """betas = (0, 0): m is the last gradient, 1e-15 after 100, as in torch.optim."""
+    theta, p = np.zeros(1), torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    ours, ref = gd.Adam(theta, lr=0.1, betas=(0.0, 0.0)), torch.optim.Adam([p], lr=0.1,
+                                                                            betas=(0.0, 0.0))
+    for g in (100.0, 1e-15):
+        ours.step(np.array([g]))
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        ref.step()
+    assert ours.state[0]["exp_avg"][0] == ref.state[p]["exp_avg"].item() == 1e-15
+    np.testing.assert_allclose(theta, p.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Adam", "RMSprop", "Adagrad", "Momentum"])
+def test_float16_gradients_of_float64_parameters_are_computed_in_float64(name):
+    """g * g = 90,000 overflows float16 (max 65,504); the step must not see that."""
+    grads = [np.array([300.0, -2.0, 0.001]), np.array([-250.0, 1e-3, 400.0])]
+    thetas = []
+    for dtype in (np.float16, np.float64):
+        theta = np.zeros(3)
+        opt = getattr(gd, name)(theta, lr=0.01)
+        for g in grads:
+            opt.step(g.astype(dtype))
+        thetas.append(theta)
+    exact = [g.astype(np.float16).astype(np.float64) for g in grads]   # the values given
+    theta = np.zeros(3)
+    opt = getattr(gd, name)(theta, lr=0.01)
+    for g in exact:
+        opt.step(g)
+    np.testing.assert_array_equal(thetas[0], theta)
+    assert np.all(np.abs(thetas[0]) > 1e-4)          # every coordinate moved
+
+
+def test_named_parameters_are_accepted_like_torch_optim():
+    runs = []
+    for cls in (torch_optim.Adam, torch.optim.Adam):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                                    torch.nn.Linear(3, 1)).double()
+        opt = cls(model.named_parameters(), lr=0.01)
+        x, y = torch_data("cpu")
+        for _ in range(5):
+            opt.zero_grad()
+            ((model(x)[:, 0] - y) ** 2).mean().backward()
+            opt.step()
+        runs.append((opt.param_groups[0]["param_names"], [p.detach() for p in model.parameters()]))
+    (names, ours), (ref_names, ref) = runs
+    assert names == ref_names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    for a, e in zip(ours, ref):
+        torch.testing.assert_close(a, e, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU besides the CPU")
+def test_parameters_on_two_devices_step_and_refuse_nan():
+    ps = [torch.ones(3, dtype=torch.float64, requires_grad=True),
+          torch.ones(2, dtype=torch.float64, device="cuda", requires_grad=True)]
+    opt = torch_optim.Adam(ps, lr=0.1)
+    for p in ps:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    ps[1].grad[0] = float("nan")
+    with pytest.raises(ValueError, match="^grads"):
+        opt.step()
+    assert all(opt.state[p]["step"] == 1 for p in ps)
+
+
+# Implementation switches of torch.optim, not hyperparameters of the method.
+SWITCHES = {"foreach", "fused", "capturable", "differentiable"}
+
+
+@pytest.mark.parametrize("name", DEFAULTS)
+def test_param_groups_carry_torch_optim_hyperparameters(name):
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    ours = gd_class(torch_optim, name)([torch.zeros(2, requires_grad=True)], **gd_kwargs)
+    ref = torch_cls([torch.zeros(2, requires_grad=True)], **torch_kwargs)
+    (group,), (ref_group,) = ours.param_groups, ref.param_groups
+    for key in set(ref_group) - SWITCHES - {"params"}:
+        assert key in group, f"{name}'s param group lacks torch.optim's {key!r}"
+        assert group[key] == ref_group[key], key
+
+
+ONE_CYCLE = {"Momentum": ({}, torch.optim.SGD, {"momentum": 0.9}),
+             "Nesterov": ({}, torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+             "Adam-amsgrad": DEFAULTS["Adam-amsgrad"], "AdamW": DEFAULTS["AdamW"]}
+
+
+@pytest.mark.parametrize("name", ONE_CYCLE)
+def test_one_cycle_with_cycled_momentum_matches_torch_optim(name, device):
+    gd_kwargs, torch_cls, torch_kwargs = ONE_CYCLE[name]
+
+    def scheduler(opt):
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=STEPS,
+                                                   cycle_momentum=True)
+
+    ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=0.01, **torch_kwargs), device, scheduler)
+    ours, opt, _ = run_torch(lambda ps: gd_class(torch_optim, name)(ps, lr=0.01, **gd_kwargs),
+                             device, scheduler)
+    assert_same_trajectory(ours, ref, f"{name} under OneCycleLR")
+    momentum = opt.param_groups[0].get("momentum", opt.param_groups[0].get("betas", [None])[0])
+    assert abs(momentum - 0.95) < 1e-3      # the scheduler cycled it (0.95 -> 0.85 -> 0.95)
+
+
+@pytest.mark.parametrize("name", DEFAULTS)
+@pytest.mark.parametrize("direction", ["gdcore to torch.optim", "torch.optim to gdcore"])
+def test_state_dict_loads_into_the_torch_optim_counterpart(name, direction, device):
+    """Train 6 steps with one, continue 6 with the other from its state dict:
+    the parameters equal those of 12 steps of torch.optim alone."""
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    lr = 0.01
+    make_gd = lambda ps: gd_class(torch_optim, name)(ps, lr=lr, weight_decay=0.01,  # noqa: E731
+                                                      **gd_kwargs)
+    make_ref = lambda ps: torch_cls(ps, lr=lr, weight_decay=0.01, **torch_kwargs)  # noqa: E731
+    first, second = (make_gd, make_ref) if direction.startswith("gdcore") else (make_ref, make_gd)
+    batch = torch_data(device)
+    straight = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    torch_steps(make_ref(straight), straight, batch, 12)
+    params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    opt = first(params)
+    torch_steps(opt, params, batch, 6)
+    saved = copy.deepcopy(opt.state_dict())
+    new = second(params)
+    new.load_state_dict(saved)
+    torch_steps(new, params, batch, 6)
+    for a, e, start in zip(params, straight, INITIAL):
+        assert_close(a.detach().cpu().numpy() - start, e.detach().cpu().numpy() - start,
+                     f"{name}, {direction}")
