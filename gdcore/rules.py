@@ -42,15 +42,17 @@ from .backend import addcdiv_, addcmul_, lerp_, namespace
 class Rule:
     """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
 
-    ``update(param, grad, state, lr, t, **hyper)`` receives the rule's
-    hyperparameters under ``torch.optim``'s names; ``keywords`` maps a name
-    to the constructor keyword that sets it where the two differ. ``fixed``
-    lists the hyperparameters of the matching ``torch.optim`` class that the
-    rule does not vary, with the value the rule implies (a parameter group
-    that carries another value is refused). ``elementwise`` says that the
-    update acts entry by entry (no norms, no matrix products), so the NumPy
-    path may apply it to a large array block by block; a rule that mixes
-    entries must set it to False.
+    A constructor passes ``**options`` on to the path's base class (the torch
+    path's ``foreach``). ``update(param, grad, state, lr, t, **hyper)``
+    receives the rule's hyperparameters under ``torch.optim``'s names;
+    ``keywords`` maps a name to the constructor keyword that sets it where
+    the two differ. ``fixed`` lists the hyperparameters of the matching
+    ``torch.optim`` class that the rule does not vary, with the value the
+    rule implies (a parameter group that carries another value is refused).
+    ``elementwise`` says that the update acts entry by entry (no norms, no
+    matrix products), so the NumPy path may apply it to a large array block
+    by block, and the torch path to all of a group's tensors at once; a rule
+    that mixes entries must set it to False.
     """
 
     decoupled_decay = False
@@ -73,8 +75,8 @@ class SGD(Rule):
 
     fixed = {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "maximize": False}
 
-    def __init__(self, params, lr=1e-3, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params, lr=1e-3, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, **options)
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -91,8 +93,8 @@ class Momentum(Rule):
     keywords = {"momentum": "beta"}
     fixed = {"dampening": 0.0, "nesterov": False, "maximize": False}
 
-    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, momentum=beta)
+    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, momentum=beta, **options)
 
     @staticmethod
     def state_names(hyper):
@@ -131,8 +133,8 @@ class Adagrad(Rule):
 
     fixed = {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "maximize": False}
 
-    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, eps=eps)
+    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, eps=eps, **options)
 
     @staticmethod
     def state_names(hyper):
@@ -157,8 +159,8 @@ class RMSprop(Rule):
     keywords = {"alpha": "beta"}
     fixed = {"momentum": 0.0, "centered": False, "maximize": False}
 
-    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, alpha=beta, eps=eps)
+    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, alpha=beta, eps=eps, **options)
 
     @staticmethod
     def state_names(hyper):
@@ -191,8 +193,9 @@ class Adam(Rule):
     fixed = {"maximize": False, "decoupled_weight_decay": False}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False):
-        super().__init__(params, lr, weight_decay, betas=betas, eps=eps, amsgrad=amsgrad)
+                 amsgrad=False, **options):
+        super().__init__(params, lr, weight_decay, betas=betas, eps=eps, amsgrad=amsgrad,
+                         **options)
 
     @staticmethod
     def state_names(hyper):
@@ -224,8 +227,8 @@ class AdamW(Adam):
     fixed = {"maximize": False, "decoupled_weight_decay": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+                 amsgrad=False, **options):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **options)
 
 
 def init_state(rule, param, hyper):
@@ -265,7 +268,7 @@ def check_hyperparameters(rule, weight_decay, hyper):
     checked = {}
     for key, value in hyper.items():
         if key not in CHECKS:
-            raise TypeError(f"{rule.__name__} has no hyperparameter {key!r}")
+            raise TypeError(f"{key} is not an option of {rule.__name__} on this path")
         checked[key] = CHECKS[key](rule.keywords.get(key, key), value)
     return validate.non_negative("weight_decay", weight_decay), checked
 

@@ -8,6 +8,18 @@ with :class:`TorchOptimizer`; the NumPy path uses the very same rules, so
 give the same numbers. ``lr`` may be a number or a
 :class:`gdcore.schedules.Schedule`, evaluated at each parameter's step count.
 
+``foreach`` (a keyword of every class, and of a parameter group, as in
+``torch.optim``) chooses how a step runs; the numbers are the same either way:
+
+* ``foreach=False``: the rule runs once per tensor (a Python loop; each
+  operation a separate call for each tensor);
+* ``foreach=True``: the rule runs once for all of a group's tensors (of one
+  device, dtype and step count), on :class:`gdcore.backend.TensorList`
+  values whose every operation is one ``torch._foreach_*`` call, which saves
+  the per-tensor Python overhead of models with many small tensors;
+* ``foreach=None`` (the default): ``True`` for tensors on a GPU, else
+  ``False``, as ``torch.optim`` decides.
+
 A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
 other, never both (a torch scheduler rescales a number ``lr``; it cannot
 rescale a Schedule). A Schedule is saved with the ``state_dict`` and loads
@@ -17,6 +29,7 @@ with a plain ``torch.load`` (importing this module allows it for
 import torch
 
 from . import rules, schedules
+from .backend import TensorList
 from .validate import all_finite_tensors
 
 # A Schedule is data (a name and numbers), safe to rebuild in torch.load(weights_only=True),
@@ -37,8 +50,9 @@ class TorchOptimizer(torch.optim.Optimizer):
     loads as 0).
     """
 
-    def __init__(self, params, lr, weight_decay=0.0, **hyper):
+    def __init__(self, params, lr, weight_decay=0.0, foreach=None, **hyper):
         lr = schedules.learning_rate(lr)
+        foreach = _foreach_option("foreach", foreach)
         weight_decay, hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
         self._hyper_names = tuple(hyper)
         if isinstance(params, torch.Tensor):
@@ -53,7 +67,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         if not params:
             raise ValueError("params is empty: give at least one tensor")
         super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper,
-                                  **type(self).fixed})
+                                  **type(self).fixed, "foreach": foreach})
 
     def add_param_group(self, param_group):
         """Add a group after checking its tensors, ``lr``, ``weight_decay`` and hyperparameters.
@@ -84,6 +98,7 @@ class TorchOptimizer(torch.optim.Optimizer):
     def _check_group(self, group, where="param_group"):
         """The group's validated hyperparameters (torch's names), or an error naming the bad one."""
         schedules.learning_rate(group["lr"])
+        _foreach_option(f"{where}['foreach']", group.get("foreach"))
         rules.check_fixed(type(self), group, where)
         return rules.check_hyperparameters(type(self), group["weight_decay"],
                                            {k: group[k] for k in self._hyper_names})
@@ -128,24 +143,52 @@ class TorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        work = []
+        work = []                               # (group, hyper, weight decay, [(p, lr, t)])
         for group in self.param_groups:
             weight_decay, hyper = self._check_group(group)
+            entries = []
             for p in group["params"]:
                 if p.grad is not None:
-                    t = self.state.get(p, {}).get("step", 0)  # no entry made yet
-                    work.append((p, hyper, weight_decay, schedules.lr_at(group["lr"], t), t + 1))
-        if any(p.grad.is_sparse for p, *_ in work):
+                    t = self.state.get(p, {}).get("step", 0)   # no state entry made yet
+                    entries.append((p, schedules.lr_at(group["lr"], t), t + 1))
+            work.append((group, hyper, weight_decay, entries))
+        grads = [p.grad for *_, entries in work for p, _, _ in entries]
+        if any(g.is_sparse for g in grads):
             raise TypeError("grads: sparse gradients are not supported; the step was not taken")
-        if not all_finite_tensors([p.grad for p, *_ in work]):
+        if not all_finite_tensors(grads):
             raise ValueError("grads contain NaN or infinite values; the step was not taken")
-        for p, hyper, weight_decay, lr, t in work:
-            state = self.state[p]
-            if not state:
-                state.update(rules.init_state(self, p, hyper))
-            state["step"] = t
-            rules.apply_update(self, p, p.grad, state, lr, t, weight_decay, hyper)
+        for group, hyper, weight_decay, entries in work:
+            for (device, _, t), (lr, params) in _buckets(entries).items():
+                states = [self.state[p] for p in params]
+                for p, state in zip(params, states):
+                    if not state:
+                        state.update(rules.init_state(self, p, hyper))
+                    state["step"] = t
+                use_foreach = group["foreach"] if group["foreach"] is not None else (
+                    device.type == "cuda")
+                if use_foreach and self.elementwise:
+                    rules.apply_update(self, TensorList(params), TensorList(p.grad for p in params),
+                                       {k: TensorList(s[k] for s in states)
+                                        for k in self.state_names(hyper)},
+                                       lr, t, weight_decay, hyper)
+                else:
+                    for p, state in zip(params, states):
+                        rules.apply_update(self, p, p.grad, state, lr, t, weight_decay, hyper)
         return loss
+
+
+def _foreach_option(name, value):
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{name} must be None, True or False, got {value!r}")
+    return value
+
+
+def _buckets(entries):
+    """(device, dtype, step) -> (lr, tensors): the tensors one foreach call may update together."""
+    buckets = {}
+    for p, lr, t in entries:
+        buckets.setdefault((p.device, p.dtype, t), (lr, []))[1].append(p)
+    return buckets
 
 
 class SGD(rules.SGD, TorchOptimizer):

@@ -636,3 +636,62 @@ def test_state_dict_loads_into_the_torch_optim_counterpart(name, direction, devi
     for a, e, start in zip(params, straight, INITIAL):
         assert_close(a.detach().cpu().numpy() - start, e.detach().cpu().numpy() - start,
                      f"{name}, {direction}")
+
+
+# ------------------------------------------------ foreach: all of a group's tensors at once
+def assert_identical_trajectory(actual, expected, label):
+    for t, (params_a, params_e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(params_a, params_e)):
+            np.testing.assert_array_equal(a, e, err_msg=f"{label}, step {t + 1}, parameter {i}")
+
+
+@pytest.mark.parametrize("name", NON_DEFAULTS)
+def test_foreach_equals_the_per_tensor_path_and_torch_optim(name, device):
+    """Same rule code on TensorLists: bitwise the per-tensor result on the CPU (the
+    foreach ops run the same kernels tensor by tensor), to rounding on a GPU."""
+    gd_kwargs, schedule, torch_cls, torch_kwargs = NON_DEFAULTS[name]
+    runs = {}
+    for foreach in (False, True):
+        runs[foreach], opt, _ = run_torch(
+            lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, foreach=foreach, **gd_kwargs),
+            device, steps=40)
+        assert opt.param_groups[0]["foreach"] is foreach
+    if device == "cpu":
+        assert_identical_trajectory(runs[True], runs[False], f"{name} foreach vs per tensor")
+    else:
+        assert_same_trajectory(runs[True], runs[False], f"{name} foreach vs per tensor")
+    lr0 = base_lr(schedule)
+    ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=lr0, **torch_kwargs), device,
+                        torch_scheduler(schedule), steps=40)
+    assert_same_trajectory(runs[True], ref, f"{name} foreach vs torch.optim")
+
+
+@pytest.mark.parametrize("name", ["Adam-amsgrad", "Momentum", "RMSprop"])
+def test_foreach_with_groups_and_unequal_step_counts_equals_torch_optim(name, device):
+    """Two groups (one foreach, one not), and a tensor that skips every third step, so
+    that a group holds tensors at different step counts (and bias corrections)."""
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    batch = torch_data(device)
+    results = []
+    for make in (lambda g: gd_class(torch_optim, name)(g, lr=0.01, foreach=True, **gd_kwargs),
+                 lambda g: torch_cls(g, lr=0.01, **torch_kwargs)):
+        params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+        opt = make([{"params": params[:2]},
+                    {"params": params[2:], "lr": 0.003, "weight_decay": 0.1, "foreach": False}])
+        for step in range(30):
+            opt.zero_grad()
+            model_loss(params, *batch).backward()
+            if step % 3 == 2:
+                params[1].grad = None                      # b skips this step
+            opt.step()
+        results.append([p.detach().cpu().numpy() for p in params])
+    for a, e, start in zip(*results, INITIAL):
+        assert_close(a - start, e - start, f"{name} with groups")
+
+
+def test_foreach_option_is_checked():
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match="^foreach must be None, True or False"):
+        torch_optim.Adam([p], foreach="yes")
+    with pytest.raises(TypeError, match="^foreach is not an option of Adam"):
+        gd.Adam(np.zeros(2), foreach=True)                 # the NumPy path has no such switch
