@@ -141,6 +141,9 @@ def addcdiv_(acc, a, b, value):
         sys.modules["torch"]._foreach_addcdiv_(acc.tensors, a.tensors, b.tensors, value=value)
         return acc
     if is_tensor(acc):
+        if sys.modules["torch"].compiler.is_compiling():
+            acc += value * (a / b)   # a changing value (lr / bias correction) then stays symbolic
+            return acc
         return acc.addcdiv_(a, b, value=value)
     term = a / b
     term *= value

@@ -27,11 +27,12 @@ class Optimizer:
     def __init__(self, params, lr, weight_decay=0.0, **hyper):
         if isinstance(params, np.ndarray):
             params = [params]
-        elif isinstance(params, (list, tuple)):
-            params = list(params)
         else:
-            raise TypeError(f"params must be a NumPy array or a list of them, got "
-                            f"{type(params).__name__}")
+            try:
+                params = list(params)
+            except TypeError:
+                raise TypeError(f"params must be a NumPy array or a list of them, got "
+                                f"{type(params).__name__}") from None
         if not params:
             raise ValueError("params is empty: give at least one array")
         for i, p in enumerate(params):

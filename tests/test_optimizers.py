@@ -693,5 +693,27 @@ def test_foreach_option_is_checked():
     p = torch.zeros(2, requires_grad=True)
     with pytest.raises(TypeError, match="^foreach must be None, True or False"):
         torch_optim.Adam([p], foreach="yes")
+    with pytest.raises(TypeError, match="^fused must be None, True or False"):
+        torch_optim.Adam([p], fused=1)
     with pytest.raises(TypeError, match="^foreach is not an option of Adam"):
         gd.Adam(np.zeros(2), foreach=True)                 # the NumPy path has no such switch
+
+
+@pytest.mark.slow
+def test_fused_compiled_rule_matches_torch_optim(device):
+    """fused=True: rules.apply_update compiled by torch.compile (first steps compile)."""
+    name = "Adam-amsgrad"          # lerp_, addcmul_, maximum, sqrt, addcdiv_: most of backend
+    gd_kwargs, schedule, torch_cls, torch_kwargs = NON_DEFAULTS[name]
+    ours, opt, _ = run_torch(
+        lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, fused=True, **gd_kwargs),
+        device, steps=40)
+    assert opt.param_groups[0]["fused"] is True
+    ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=base_lr(schedule), **torch_kwargs), device,
+                        torch_scheduler(schedule), steps=40)
+    assert_same_trajectory(ours, ref, f"{name} fused (compiled) vs torch.optim")
+
+
+def test_fused_and_foreach_cannot_both_be_true():
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^param_group: foreach and fused cannot both be True"):
+        torch_optim.Adam([p], foreach=True, fused=True)
