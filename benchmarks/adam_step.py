@@ -15,10 +15,12 @@ Two workloads, each a list of float32 tensors with gradients:
 
 Contenders: ``torch.optim.Adam`` at its default, with ``foreach=True`` and with
 ``fused=True``; ``gd.torch_optim.Adam`` with ``foreach=False`` (the rule once
-per tensor) and ``foreach=True`` (once per group, on TensorLists); and, on the
-CPU and the big tensor, ``gd.Adam`` (NumPy). Next to them, ``copy limit`` is
-the time of 28 bytes per parameter at the copy bandwidth measured in the same
-run (``dst.copy_(src)``, which moves 8 bytes per float32 entry).
+per tensor), ``foreach=True`` (once per group, on TensorLists) and
+``fused=True`` (the rule compiled by ``torch.compile``, tensor by tensor; its
+first warm-up step compiles); and, on the CPU and the big tensor, ``gd.Adam``
+(NumPy). Next to them, ``copy limit`` is the time of 28 bytes per parameter
+at the copy bandwidth measured in the same run (``dst.copy_(src)``, which
+moves 8 bytes per float32 entry).
 
 The machine may be noisy and shared, so the contenders are interleaved (each
 repetition times one step of each, in a rotating order), every one is warmed
@@ -99,6 +101,7 @@ def make_contenders(shapes, device, with_numpy):
         "torch fused=True": torch.optim.Adam(params(), fused=True).step,
         "gdcore foreach=False": torch_optim.Adam(params(), foreach=False).step,
         "gdcore foreach=True": torch_optim.Adam(params(), foreach=True).step,
+        "gdcore fused=True": torch_optim.Adam(params(), fused=True).step,
     }
     if with_numpy and device == "cpu":
         thetas = [s.numpy().copy() for s in starts]
