@@ -8,23 +8,24 @@ with :class:`TorchOptimizer`; the NumPy path uses the very same rules, so
 give the same numbers. ``lr`` may be a number or a
 :class:`gdcore.schedules.Schedule`, evaluated at each parameter's step count.
 
-``foreach`` (a keyword of every class, and of a parameter group, as in
-``torch.optim``) chooses how a step runs; the numbers are the same either way:
+``foreach`` and ``fused`` (keywords of every class and of a parameter group,
+as in ``torch.optim``) choose how a step runs, not what it computes:
 
 * ``foreach=False``: the rule runs once per tensor (a Python loop; each
   operation a separate call for each tensor);
 * ``foreach=True``: the rule runs once for all of a group's tensors (of one
   device, dtype and step count), on :class:`gdcore.backend.TensorList`
   values whose every operation is one ``torch._foreach_*`` call, which saves
-  the per-tensor Python overhead of models with many small tensors;
+  the per-tensor Python overhead of models with many small tensors; on the
+  CPU the result is bitwise that of ``foreach=False``;
 * ``foreach=None`` (the default): ``True`` for tensors on a GPU, else
   ``False``, as ``torch.optim`` decides;
-* ``fused=True``: the rule, compiled by ``torch.compile`` into fused kernels
-  (one pass over memory where ``torch.optim``'s hand-written ``fused=True``
-  kernels make one too), applied tensor by tensor. The first step compiles
-  (seconds to minutes, once per process; a C++ compiler is needed on the
-  CPU); the numbers equal the other modes' to rounding, not bitwise, since
-  the compiler may fuse a multiply and an add.
+* ``fused=True``: the rule compiled by ``torch.compile``, which fuses its
+  operations into fewer passes over memory, applied tensor by tensor. The
+  first steps compile (seconds to minutes, once per process; on the CPU a
+  C++ compiler is needed); the numbers equal the other modes' to rounding,
+  not bitwise, since the compiler may contract a multiply and an add.
+  ``foreach`` and ``fused`` cannot both be True.
 
 A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
 other, never both (a torch scheduler rescales a number ``lr``; it cannot
