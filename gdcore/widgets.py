@@ -283,3 +283,49 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
         warmup_steps=widgets.IntSlider(value=0, min=0, max=steps // 2, step=5,
                                        description="warm-up steps", continuous_update=False,
                                        style=_LABEL))
+
+
+def explore_optimizers(problem, start, xlim=(-2, 2), ylim=(-2, 2), optimizer="Adam", lr=0.1,
+                       steps=100, optimum=0.0, lr_range=(1e-4, 3.0)):
+    """Any gdcore optimiser on a 2-parameter ``problem``, redrawn live.
+
+    Controls: the optimiser (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW,
+    each with its default hyperparameters), the learning rate (log scale, within
+    ``lr_range``) and a factor that multiplies the loss (and so every gradient).
+    Left: the path of ``steps`` updates from ``start`` on the contours. Right: the excess
+    loss :math:`J - J^*` (``optimum`` is :math:`J^*`) of the unscaled loss against the step.
+    """
+    from . import optim
+
+    names = ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW"]
+    if optimizer not in names:
+        raise ValueError(f"optimizer must be one of {names}, got {optimizer!r}")
+
+    def draw(ax, optimizer, lr, scale):
+        left, right = _side_by_side(ax)
+        theta = np.array(start, dtype=float)
+        opt = getattr(optim, optimizer)(theta, lr=lr)
+        path, excess = [theta.copy()], [float(problem.loss(theta)) - optimum]
+        with np.errstate(all="ignore"):
+            for _ in range(steps):
+                grad = scale * problem.grad(theta)
+                if not validate.all_finite(grad) or np.abs(theta).max() > 1e6:
+                    break
+                opt.step(grad)
+                path.append(theta.copy())
+                excess.append(float(problem.loss(theta)) - optimum)
+        contour_paths(problem, [np.array(path)], xlim, ylim, ax=left, resolution=60)
+        left.set_title(f"{optimizer}, learning rate {lr:.3g}, loss × {scale:g}", fontsize=10)
+        right.semilogy(np.maximum(excess, 1e-16))
+        right.set_xlabel("step")
+        right.set_ylabel("excess loss J − J* (unscaled)")
+        outcome = (f"stopped at step {len(path) - 1}: diverged" if len(path) <= steps
+                   else f"final excess loss {excess[-1]:.3g}")
+        right.set_title(outcome, fontsize=10)
+
+    return live_figure(
+        draw,
+        optimizer=widgets.Dropdown(options=names, value=optimizer, description="optimiser",
+                                   style=_LABEL),
+        lr=log_slider(lr, lr_range, "learning rate"),
+        scale=log_slider(1.0, (1e-2, 1e4), "loss × factor", step=0.5))
