@@ -111,19 +111,19 @@ def breakdown(size, device, repeats):
     opt = torch_optim.Adam([p])
     opt.step()
     state = opt.state[p]
-    hyper = {"betas": (0.9, 0.999), "eps": 1e-8}
-    denom = torch.sqrt(state["v"]).add_(1e-8)
+    hyper = {"betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False}
+    denom = torch.sqrt(state["exp_avg_sq"]).add_(1e-8)
     parts = {
         "whole step": opt.step,
         "gradient check (all_finite)":
             lambda: validate.all_finite(torch.stack([p.grad.sum()])),
         "rule alone (rules.Adam.update)":
             lambda: rules.Adam.update(p.data, p.grad, state, 1e-3, 2, **hyper),
-        "lerp_ (m)": lambda: backend.lerp_(state["m"], p.grad, 0.1),
-        "v *= b2; addcmul_ (v)": lambda: backend.addcmul_(state["v"].mul_(0.999), p.grad,
+        "lerp_ (m)": lambda: backend.lerp_(state["exp_avg"], p.grad, 0.1),
+        "v *= b2; addcmul_ (v)": lambda: backend.addcmul_(state["exp_avg_sq"].mul_(0.999), p.grad,
                                                           p.grad, 0.001),
-        "sqrt, /=, += (denominator)": lambda: torch.sqrt(state["v"]).div_(0.5).add_(1e-8),
-        "addcdiv_ (parameter)": lambda: backend.addcdiv_(p.data, state["m"], denom, -1e-3),
+        "sqrt, /=, += (denominator)": lambda: torch.sqrt(state["exp_avg_sq"]).div_(0.5).add_(1e-8),
+        "addcdiv_ (parameter)": lambda: backend.addcdiv_(p.data, state["exp_avg"], denom, -1e-3),
     }
     times = time_interleaved(parts, repeats, 2, device)
     print("\nwhere the time of one gdcore torch-path step goes (medians):")

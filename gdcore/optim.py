@@ -39,7 +39,7 @@ class Optimizer:
         self.params = params
         self.lr = schedules.learning_rate(lr)
         self.weight_decay, self.hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
-        self.state = [rules.init_state(self, p) for p in params]
+        self.state = [rules.init_state(self, p, self.hyper) for p in params]
         self.steps = 0
 
     @property

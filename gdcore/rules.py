@@ -40,9 +40,13 @@ class Rule:
     by block; a rule that mixes entries must set it to False.
     """
 
-    state_names = ()
     decoupled_decay = False
     elementwise = True
+
+    @staticmethod
+    def state_names(hyper):
+        """The names of the state arrays for these hyperparameters (``torch.optim``'s names)."""
+        return ()
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -66,14 +70,16 @@ class Momentum(Rule):
     ``torch.optim.SGD(momentum=beta)`` with ``dampening=0``.
     """
 
-    state_names = ("velocity",)
+    @staticmethod
+    def state_names(hyper):
+        return ("momentum_buffer",)
 
     def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta)
 
     @staticmethod
     def update(param, grad, state, lr, t, beta):
-        v = state["velocity"]
+        v = state["momentum_buffer"]
         v *= beta
         v += grad
         param -= lr * v
@@ -87,7 +93,7 @@ class Nesterov(Momentum):
 
     @staticmethod
     def update(param, grad, state, lr, t, beta):
-        v = state["velocity"]
+        v = state["momentum_buffer"]
         v *= beta
         v += grad
         param -= lr * (grad + beta * v)
@@ -99,14 +105,16 @@ class Adagrad(Rule):
     ``torch.optim.Adagrad`` with ``lr_decay=0`` and ``initial_accumulator_value=0``.
     """
 
-    state_names = ("sum_sq",)
+    @staticmethod
+    def state_names(hyper):
+        return ("sum",)
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, eps=eps)
 
     @staticmethod
     def update(param, grad, state, lr, t, eps):
-        sum_sq = state["sum_sq"]
+        sum_sq = state["sum"]
         addcmul_(sum_sq, grad, grad, 1.0)                 # G <- G + g^2
         denom = namespace(param).sqrt(sum_sq)
         denom += eps                                      # sqrt(G) + eps
@@ -119,14 +127,16 @@ class RMSprop(Rule):
     ``beta`` is ``torch.optim.RMSprop``'s ``alpha`` (default 0.99 in both).
     """
 
-    state_names = ("avg_sq",)
+    @staticmethod
+    def state_names(hyper):
+        return ("square_avg",)
 
     def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay, beta=beta, eps=eps)
 
     @staticmethod
     def update(param, grad, state, lr, t, beta, eps):
-        avg_sq = state["avg_sq"]
+        avg_sq = state["square_avg"]
         avg_sq *= beta
         addcmul_(avg_sq, grad, grad, 1 - beta)            # s <- beta s + (1 - beta) g^2
         denom = namespace(param).sqrt(avg_sq)
@@ -141,22 +151,32 @@ class Adam(Rule):
         m_hat = m / (1 - b1**t)             v_hat = v / (1 - b2**t)
         theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
 
+    ``amsgrad=True`` (Reddi, Kale & Kumar 2018) divides by the largest ``v``
+    so far instead, ``v_max <- max(v_max, v)``, ``v_hat = v_max / (1 - b2**t)``,
+    as ``torch.optim.Adam(amsgrad=True)``. State: ``exp_avg`` (m),
+    ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq`` (v_max).
     ``weight_decay`` is L2 (added to g); :class:`AdamW` decouples it.
     """
 
-    state_names = ("m", "v")
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, betas=betas, eps=eps)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False):
+        super().__init__(params, lr, weight_decay, betas=betas, eps=eps, amsgrad=amsgrad)
 
     @staticmethod
-    def update(param, grad, state, lr, t, betas, eps):
+    def state_names(hyper):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
+
+    @staticmethod
+    def update(param, grad, state, lr, t, betas, eps, amsgrad):
         beta1, beta2 = betas
-        m, v = state["m"], state["v"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        xp = namespace(param)
         lerp_(m, grad, 1 - beta1)                         # m <- b1 m + (1 - b1) g
         v *= beta2
         addcmul_(v, grad, grad, 1 - beta2)                # v <- b2 v + (1 - b2) g^2
-        denom = namespace(param).sqrt(v)
+        if amsgrad:
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_max
+        denom = xp.sqrt(v)
         denom /= math.sqrt(1 - beta2 ** t)
         denom += eps                                      # sqrt(v_hat) + eps
         addcdiv_(param, m, denom, -lr / (1 - beta1 ** t))  # theta <- theta - lr m_hat / denom
@@ -170,14 +190,15 @@ class AdamW(Adam):
 
     decoupled_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
 
-def init_state(rule, param):
+def init_state(rule, param, hyper):
     """Zero-filled state arrays shaped like ``param``."""
     xp = namespace(param)
-    return {key: xp.zeros_like(param) for key in rule.state_names}
+    return {key: xp.zeros_like(param) for key in rule.state_names(hyper)}
 
 
 def apply_update(rule, param, grad, state, lr, t, weight_decay, hyper):
@@ -203,6 +224,8 @@ def check_hyperparameters(rule, weight_decay, hyper):
                             validate.unit_interval("betas[1]", value[1]))
         elif key == "eps":
             checked[key] = validate.non_negative("eps", value)
+        elif key == "amsgrad":
+            checked[key] = validate.boolean("amsgrad", value)
         else:
             raise TypeError(f"{rule.__name__} has no hyperparameter {key!r}")
     return validate.non_negative("weight_decay", weight_decay), checked

@@ -78,13 +78,14 @@ class TorchOptimizer(torch.optim.Optimizer):
                 raise ValueError("grads contain NaN or infinite values; the step was not taken")
         for group, p in work:
             state = self.state[p]
+            hyper = {k: group[k] for k in self._hyper_names}
             if not state:
                 state["step"] = 0
-                state.update(rules.init_state(self, p))
+                state.update(rules.init_state(self, p, hyper))
             lr = schedules.lr_at(group["lr"], state["step"])
             state["step"] += 1
             rules.apply_update(self, p, p.grad, state, lr, state["step"], group["weight_decay"],
-                               {k: group[k] for k in self._hyper_names})
+                               hyper)
         return loss
 
 

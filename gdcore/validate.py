@@ -43,6 +43,13 @@ def unit_interval(name, value):
     return float(value)
 
 
+def boolean(name, value):
+    """True or False (NumPy's bool too), nothing else: a switch such as ``amsgrad``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def non_negative_int(name, value):
     """An integer >= 0 (a count that may be zero)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:

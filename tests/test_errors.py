@@ -620,6 +620,16 @@ def schedule_gamma_above_one():
     return (lambda: gd.schedules.step(0.1, step_size=5, gamma=1.5)), []
 
 
+def amsgrad_string(device):
+    ps = torch_params(device)
+    return (lambda: torch_optim.AdamW(ps, amsgrad="yes")), ps
+
+
+def amsgrad_number():
+    ps = params()
+    return (lambda: gd.Adam(ps, amsgrad=1)), ps
+
+
 def warmup_steps_negative():
     return (lambda: gd.schedules.make("cosine", 0.1, total_steps=10, warmup_steps=-1)), []
 
@@ -639,6 +649,8 @@ MORE_CASES = [
     (fit_min_delta_negative, ValueError, "min_delta"),
     (schedule_gamma_above_one, ValueError, "gamma"),
     (warmup_steps_negative, ValueError, "warmup_steps"),
+    (amsgrad_string, TypeError, "amsgrad"),
+    (amsgrad_number, TypeError, "amsgrad"),
 ]
 
 

@@ -139,6 +139,8 @@ DEFAULTS = {
     "RMSprop": ({}, torch.optim.RMSprop, {}),
     "Adam": ({}, torch.optim.Adam, {}),
     "AdamW": ({}, torch.optim.AdamW, {}),
+    "Adam-amsgrad": ({"amsgrad": True}, torch.optim.Adam, {"amsgrad": True}),
+    "AdamW-amsgrad": ({"amsgrad": True}, torch.optim.AdamW, {"amsgrad": True}),
 }
 
 S = gd.schedules
@@ -161,12 +163,20 @@ NON_DEFAULTS = {
     "AdamW": ({"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1},
               S.cosine(0.02, total_steps=120, min_lr=0.002),
               torch.optim.AdamW, {"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1}),
+    "Adam-amsgrad": ({"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "amsgrad": True},
+                     S.step(0.02, step_size=25, gamma=0.5),
+                     torch.optim.Adam, {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01,
+                                        "amsgrad": True}),
+    "AdamW-amsgrad": ({"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1, "amsgrad": True},
+                      S.warmup(S.cosine(0.02, total_steps=120), warmup_steps=10),
+                      torch.optim.AdamW, {"betas": (0.85, 0.995), "eps": 1e-7,
+                                          "weight_decay": 0.1, "amsgrad": True}),
 }
 
-# gdcore's state names and torch.optim's for the same quantities.
-TORCH_STATE_NAMES = {"velocity": "momentum_buffer", "sum_sq": "sum", "avg_sq": "square_avg",
-                     "m": "exp_avg", "v": "exp_avg_sq"}
 
+def gd_class(module, case):
+    """The class of a case such as "Adam-amsgrad" (the part before the dash) in ``module``."""
+    return getattr(module, case.split("-")[0])
 
 def assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params, steps=STEPS):
     assert np_opt.steps == steps
@@ -174,10 +184,11 @@ def assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params, steps=STEP
         ours, theirs = gd_opt.state[p], ref_opt.state[q]
         assert ours["step"] == steps
         assert float(theirs.get("step", steps)) == steps
-        names = type(gd_opt).state_names
+        # gdcore uses torch.optim's state names (torch's SGD keeps momentum_buffer=None)
+        names = {key for key, value in theirs.items() if key != "step" and value is not None}
         assert set(ours) == {"step", *names}
         for name in names:
-            assert_close(ours[name].cpu(), theirs[TORCH_STATE_NAMES[name]].cpu(),
+            assert_close(ours[name].cpu(), theirs[name].cpu(),
                          f"torch-path state {name!r} of parameter {i}")
             assert_close(np_opt.state[i][name], ours[name].cpu(),
                          f"NumPy-path state {name!r} of parameter {i}")
@@ -190,8 +201,8 @@ def test_default_hyperparameters_match_torch_optim(name, device):
     # gdcore with none at all: equal results prove the defaults equal too.
     ref, ref_opt, ref_params = run_torch(lambda ps: torch_cls(ps, **torch_kwargs), device)
     ours, gd_opt, gd_params = run_torch(
-        lambda ps: getattr(torch_optim, name)(ps, **gd_kwargs), device)
-    numpy, np_opt = run_numpy(lambda ps: getattr(gd, name)(ps, **gd_kwargs))
+        lambda ps: gd_class(torch_optim, name)(ps, **gd_kwargs), device)
+    numpy, np_opt = run_numpy(lambda ps: gd_class(gd, name)(ps, **gd_kwargs))
     assert_same_trajectory(ours, ref, f"{name} torch path vs torch.optim")
     assert_same_trajectory(numpy, ref, f"{name} NumPy path vs torch.optim")
     assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params)
@@ -204,11 +215,13 @@ def test_hyperparameters_weight_decay_and_schedule_match_torch_optim(name, devic
     ref, ref_opt, ref_params = run_torch(lambda ps: torch_cls(ps, lr=lr0, **torch_kwargs),
                                          device, torch_scheduler(schedule))
     ours, gd_opt, gd_params = run_torch(
-        lambda ps: getattr(torch_optim, name)(ps, lr=schedule, **gd_kwargs), device)
-    numpy, np_opt = run_numpy(lambda ps: getattr(gd, name)(ps, lr=schedule, **gd_kwargs))
+        lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, **gd_kwargs), device)
+    numpy, np_opt = run_numpy(lambda ps: gd_class(gd, name)(ps, lr=schedule, **gd_kwargs))
     assert_same_trajectory(ours, ref, f"{name} torch path vs torch.optim")
     assert_same_trajectory(numpy, ref, f"{name} NumPy path vs torch.optim")
     assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params)
+    if gd_kwargs.get("amsgrad"):   # the maximum was taken somewhere, so AMSGrad changed the run
+        assert any(np.any(s["max_exp_avg_sq"] > s["exp_avg_sq"]) for s in np_opt.state)
     # the schedule really varied the rate over the run
     rates = schedule.values(STEPS)
     assert rates.max() > 1.2 * rates.min()
@@ -289,7 +302,9 @@ def test_float32_torch_path_matches_torch_optim(device):
 # ---------------------------------------------------------- state_dict round trips
 NAMES = list(DEFAULTS)
 HYPER = {"SGD": {}, "Momentum": {"beta": 0.8}, "Nesterov": {"beta": 0.8}, "Adagrad": {},
-         "RMSprop": {"beta": 0.9}, "Adam": {"betas": (0.8, 0.9)}, "AdamW": {"betas": (0.8, 0.9)}}
+         "RMSprop": {"beta": 0.9}, "Adam": {"betas": (0.8, 0.9)}, "AdamW": {"betas": (0.8, 0.9)},
+         "Adam-amsgrad": {"betas": (0.8, 0.9), "amsgrad": True},
+         "AdamW-amsgrad": {"betas": (0.8, 0.9), "amsgrad": True}}
 
 
 @given(name=st.sampled_from(NAMES), total=st.integers(1, 12), data=st.data(),
@@ -299,7 +314,7 @@ def test_numpy_state_dict_round_trip_continues_identically(name, total, data, sc
     lr = S.exponential(0.03, gamma=0.9) if scheduled else 0.03
 
     def make(ps):
-        return getattr(gd, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
+        return gd_class(gd, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
 
     straight, _ = run_numpy(make, steps=total)
 
@@ -342,7 +357,7 @@ def assert_states_equal(a, b):
 @pytest.mark.parametrize("name", NAMES)
 def test_numpy_load_own_state_dict_changes_nothing(name):
     params = [p.copy() for p in INITIAL]
-    opt = getattr(gd, name)(params, lr=0.01)
+    opt = gd_class(gd, name)(params, lr=0.01, **HYPER[name])
     for _ in range(3):
         opt.step(numpy_grads(params))
     before = opt.state_dict()
@@ -366,7 +381,7 @@ def test_torch_state_dict_round_trip_continues_identically(device, name, total, 
     batch = torch_data(device)
 
     def make(ps):
-        return getattr(torch_optim, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
+        return gd_class(torch_optim, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
 
     def train(opt, params, steps):
         torch_steps(opt, params, batch, steps)
@@ -453,9 +468,9 @@ def test_numpy_path_on_large_arrays_equals_the_rule_on_whole_arrays(name, layout
     shape = (3, optim.BLOCK // 2 + 37)          # 1.5 blocks and a ragged end
     theta = np.asarray(rng.standard_normal(shape).astype(np.float32), order=layout)
     reference = theta.copy(order=layout)
-    cls = getattr(gd, name)
+    cls = gd_class(gd, name)
     opt = cls(theta, lr=S.exponential(0.01, gamma=0.9), weight_decay=0.01, **HYPER[name])
-    state = rules.init_state(cls, reference)
+    state = rules.init_state(cls, reference, opt.hyper)
     for t in range(4):
         grad = np.asarray(rng.standard_normal(shape).astype(np.float32), order=layout)
         opt.step(grad)
