@@ -34,6 +34,7 @@ def sparse_features(n=1000, features=100, max_rate=0.1, min_rate=0.002, weight_s
     rates = np.geomspace(max_rate, min_rate, features)
     X = (rng.random((n, features)) < rates).astype(float)
     weights = weight_scale * rng.standard_normal(features)
-    probabilities = 1 / (1 + np.exp(-(X @ weights)))
+    with np.errstate(over="ignore"):   # exp overflows to inf for a large margin: p is then 0
+        probabilities = 1 / (1 + np.exp(-(X @ weights)))
     y = (rng.random(n) < probabilities).astype(float)
     return X, y, rates

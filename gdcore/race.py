@@ -127,7 +127,8 @@ def race_paths(problem, result, setup=0, xlim=(-2, 2), ylim=(-2, 2), ax=None, mi
         path = result.histories[name][setup].trajectory
         ax.plot(path[:, 0], path[:, 1], ".-", lw=1, ms=2, label=name, **style)
         ax.plot(*path[-1], "*", ms=9, **style)
-    ax.plot(*result.histories[name][setup].trajectory[0], "ko", ms=5)
+    start = next(iter(result.histories.values()))[setup].trajectory[0]   # the same for all
+    ax.plot(*start, "ko", ms=5)
     if minimum is not None:
         points = np.atleast_2d(minimum)
         ax.plot(points[:, 0], points[:, 1], "kx", ms=9, mew=2)

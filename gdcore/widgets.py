@@ -13,7 +13,7 @@ import numpy as np
 from . import schedules, validate
 from .optim import SGD
 from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
-from .problems import LinearRegression, standardize
+from .problems import LinearRegression, Problem, standardize
 from .train import fit
 
 
@@ -285,6 +285,19 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
                                        style=_LABEL))
 
 
+class _ScaledLoss(Problem):
+    """``factor`` times the loss of a problem without data, and so ``factor`` times its gradient."""
+
+    def __init__(self, problem, factor):
+        self.problem, self.factor, self.shape = problem, factor, problem.shape
+
+    def loss(self, theta, idx=None):
+        return self.factor * self.problem.loss(theta)
+
+    def grad(self, theta, idx=None):
+        return self.factor * self.problem.grad(theta)
+
+
 def explore_optimizers(problem, start, xlim=(-2, 2), ylim=(-2, 2), optimizer="Adam", lr=0.1,
                        steps=100, optimum=0.0, lr_range=(1e-4, 3.0)):
     """Any gdcore optimiser on a 2-parameter ``problem``, redrawn live.
@@ -303,23 +316,15 @@ def explore_optimizers(problem, start, xlim=(-2, 2), ylim=(-2, 2), optimizer="Ad
 
     def draw(ax, optimizer, lr, scale):
         left, right = _side_by_side(ax)
-        theta = np.array(start, dtype=float)
-        opt = getattr(optim, optimizer)(theta, lr=lr)
-        path, excess = [theta.copy()], [float(problem.loss(theta)) - optimum]
-        with np.errstate(all="ignore"):
-            for _ in range(steps):
-                grad = scale * problem.grad(theta)
-                if not validate.all_finite(grad) or np.abs(theta).max() > 1e6:
-                    break
-                opt.step(grad)
-                path.append(theta.copy())
-                excess.append(float(problem.loss(theta)) - optimum)
-        contour_paths(problem, [np.array(path)], xlim, ylim, ax=left, resolution=60)
+        opt = getattr(optim, optimizer)(np.array(start, dtype=float), lr=lr)
+        history = fit(_ScaledLoss(problem, scale), opt, steps=steps, record_trajectory=True)
+        excess = history.loss / scale - optimum
+        contour_paths(problem, [history.trajectory], xlim, ylim, ax=left, resolution=60)
         left.set_title(f"{optimizer}, learning rate {lr:.3g}, loss × {scale:g}", fontsize=10)
-        right.semilogy(np.maximum(excess, 1e-16))
+        right.semilogy(history.step, np.maximum(excess, 1e-16))
         right.set_xlabel("step")
         right.set_ylabel("excess loss J − J* (unscaled)")
-        outcome = (f"stopped at step {len(path) - 1}: diverged" if len(path) <= steps
+        outcome = (f"diverged at step {history.diverged_at}" if history.diverged
                    else f"final excess loss {excess[-1]:.3g}")
         right.set_title(outcome, fontsize=10)
 

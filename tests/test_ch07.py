@@ -13,12 +13,13 @@ from gdcore.checks import check_adam_step  # noqa: E402
 from gdcore.widgets import explore_optimizers  # noqa: E402
 
 
-def adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps, correct=True, inside=False,
-              swap=False, sign=1.0):
+def adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps, correct_m=True, correct_v=True,
+              inside=False, swap=False, sign=1.0):
     b1, b2 = (beta2, beta1) if swap else (beta1, beta2)
     m = b1 * m + (1 - b1) * grad
     v = b2 * v + (1 - b2) * grad * grad
-    m_hat, v_hat = (m / (1 - b1 ** t), v / (1 - b2 ** t)) if correct else (m, v)
+    m_hat = m / (1 - b1 ** t) if correct_m else m
+    v_hat = v / (1 - b2 ** t) if correct_v else v
     denom = np.sqrt(v_hat + eps) if inside else np.sqrt(v_hat) + eps
     return theta - sign * lr * m_hat / denom, m, v
 
@@ -29,7 +30,9 @@ def test_a_correct_step_passes(capsys):
 
 
 @pytest.mark.parametrize("options, hint", [
-    ({"correct": False}, "there is no bias correction"),
+    ({"correct_m": False, "correct_v": False}, "there is no bias correction"),
+    ({"correct_v": False}, "v is not bias-corrected"),
+    ({"correct_m": False}, "m is not bias-corrected"),
     ({"inside": True}, "eps is inside the square root"),
     ({"swap": True}, "beta1 and beta2 are swapped"),
     ({"sign": -1.0}, "the sign is flipped"),
@@ -85,7 +88,11 @@ def test_explorer_redraws_and_matches_the_optimiser():
     scale.value = 1e4                       # Adam's path does not change with the scale
     np.testing.assert_allclose(panels()[0].lines[0].get_xydata(), path, atol=1e-6)
 
-    optimizer.value = "SGD"                 # SGD at lr 0.1 on 10^4 J blows up
+    optimizer.value = "SGD"
+    lr.value = 1e-3                         # stable on J (curvature below 2 / lr near the start)
+    scale.value = 1.0
+    assert panels()[1].get_title().startswith("final excess loss")
+    scale.value = 1e4                       # the same rate on 10^4 J blows up
     assert "diverged" in panels()[1].get_title()
     plt.close("all")
 

@@ -31,6 +31,19 @@ def test_labels_depend_on_the_active_features():
     assert abs(with_f0 - without) > 0.1
 
 
+def test_large_weights_give_deterministic_labels_without_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # an overflow warning would fail here
+        X, y, _ = sparse_features(n=2000, features=4, max_rate=0.5, min_rate=0.5,
+                                  weight_scale=1e4, seed=7)
+    # |x^T w| is in the thousands unless no feature is active: sigma is then 0 or 1, so
+    # every sample with the same active features gets the same label
+    for pattern in np.unique(X[X.any(axis=1)], axis=0):
+        labels = y[(X == pattern).all(axis=1)]
+        assert np.all(labels == labels[0]), pattern
+
+
 def test_same_seed_same_data_other_seed_other_data():
     a, b, c = sparse_features(seed=5), sparse_features(seed=5), sparse_features(seed=6)
     np.testing.assert_array_equal(a[0], b[0])
