@@ -409,3 +409,89 @@ def check_momentum(momentum_fn, lr=0.05, beta=0.8, steps=30):
     t = int(np.argmax(~np.isclose(yours, expected, rtol=1e-9, atol=1e-12).all(axis=1)))
     return _verdict(False, f"your iterates first differ at step {t}: yours {np.round(yours[t], 6)}, "
                            f"expected {np.round(expected[t], 6)}")
+def _adam_variant(theta, grads, lr, beta1, beta2, eps, correct_m=True, correct_v=True,
+                  eps_inside=False, swap_betas=False, sign=1.0):
+    """Adam's iterates from ``theta`` for the gradient sequence ``grads``, optionally with
+    one of the slips learners make; used only to name a learner's mistake."""
+    b1, b2 = (beta2, beta1) if swap_betas else (beta1, beta2)
+    m, v, path = np.zeros_like(theta), np.zeros_like(theta), []
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** t) if correct_m else m
+        v_hat = v / (1 - b2 ** t) if correct_v else v
+        denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+        theta = theta - sign * lr * m_hat / denom
+        path.append(theta)
+    return np.array(path)
+
+
+def check_adam_step(step_fn, steps=5, lr=0.01, betas=(0.9, 0.999), eps=1e-8, seed=0):
+    """Check one Adam step written by a learner against :class:`gdcore.Adam`.
+
+    ``step_fn(theta, grad, m, v, t, lr, beta1, beta2, eps)`` must return the new
+    ``(theta, m, v)``, with ``t = 1, 2, ...`` the step number. It is run for
+    ``steps`` steps on random gradients twice: of ordinary size, and tiny (about
+    ``eps``), where the place of ``eps`` matters. A wrong answer is compared with the
+    usual slips (no bias correction, one average left uncorrected, ``eps`` inside
+    the square root, the betas swapped, a flipped sign) and the verdict names the
+    one it matches.
+    """
+    from .optim import Adam   # imported here: the checks above need only SGD
+
+    steps = validate.positive_int("steps", steps)
+    lr = validate.positive("lr", lr)
+    beta1, beta2 = (validate.unit_interval("betas[0]", betas[0]),
+                    validate.unit_interval("betas[1]", betas[1]))
+    eps = validate.positive("eps", eps)
+    rng = np.random.default_rng(seed)
+    theta0 = rng.standard_normal(3)
+    slips = [
+        ({"correct_m": False, "correct_v": False},
+         "there is no bias correction: divide m by 1 - beta1**t and v by 1 - beta2**t before the step"),
+        ({"correct_v": False}, "v is not bias-corrected: use v_hat = v / (1 - beta2**t)"),
+        ({"correct_m": False}, "m is not bias-corrected: use m_hat = m / (1 - beta1**t)"),
+        ({"eps_inside": True}, "eps is inside the square root; here (and in torch) it is added "
+                               "outside: sqrt(v_hat) + eps"),
+        ({"swap_betas": True}, "beta1 and beta2 are swapped: m averages with beta1 (0.9), "
+                               "v with beta2 (0.999)"),
+        ({"sign": -1.0}, "the sign is flipped: subtract the step, theta - lr * m_hat / (...)"),
+    ]
+    for scale, regime in ((1.0, "gradients of size about 1"), (eps, f"tiny gradients (about {eps:g})")):
+        grads = [scale * rng.standard_normal(3) for _ in range(steps)]
+        reference = theta0.copy()
+        adam = Adam(reference, lr=lr, betas=(beta1, beta2), eps=eps)
+        expected = []
+        for g in grads:
+            adam.step(g.copy())
+            expected.append(reference.copy())
+        theta, m, v, yours = theta0.copy(), np.zeros(3), np.zeros(3), []
+        try:
+            with np.errstate(all="ignore"):   # a slip may divide by zero: the verdict says so
+                for t, g in enumerate(grads, start=1):
+                    theta, m, v = (np.asarray(a, dtype=float) for a in
+                                   step_fn(theta.copy(), g.copy(), m.copy(), v.copy(), t, lr,
+                                           beta1, beta2, eps))
+                    yours.append(theta)
+        except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+            return _verdict(False, f"your step raised {type(exc).__name__}: {exc} "
+                                   "(it should return the tuple (theta, m, v))")
+        if any(y.shape != (3,) for y in yours):
+            return _verdict(False, "your step returned theta with another shape than the theta it got")
+        yours, expected = np.array(yours), np.array(expected)
+        if not np.isfinite(yours).all():
+            t = int(np.argmax(~np.isfinite(yours).all(axis=1))) + 1
+            return _verdict(False, f"your theta is not finite after step {t}: count t from 1, "
+                                   "so that 1 - beta**t is never 0")
+        wrong = ~np.isclose(yours, expected, rtol=1e-9, atol=1e-12).all(axis=1)
+        if wrong.any():
+            t = int(np.argmax(wrong)) + 1
+            for options, hint in slips:
+                variant = _adam_variant(theta0, grads, lr, beta1, beta2, eps, **options)
+                if np.allclose(yours, variant, rtol=1e-9, atol=1e-12):
+                    return _verdict(False, f"with {regime} your theta first differs at step {t}: {hint}")
+            return _verdict(False, f"with {regime} your theta first differs from gdcore.Adam at "
+                                   f"step {t}: yours {np.round(yours[t - 1], 6)}, expected "
+                                   f"{np.round(expected[t - 1], 6)}")
+    return _verdict(True, f"your step matches gdcore.Adam for {steps} steps, with ordinary and "
+                          "with tiny gradients")

@@ -14,7 +14,7 @@ from . import schedules, validate
 from .momentum_theory import predicted_rate
 from .optim import SGD, Momentum, Nesterov
 from .plots import contour_paths, draw_tangent, loss_curves, schedule_curves
-from .problems import LinearRegression, Quadratic, standardize
+from .problems import LinearRegression, Problem, Quadratic, standardize
 from .train import fit
 
 
@@ -330,3 +330,52 @@ def explore_momentum(problem, lr=0.02, beta=0.8, start=(-1.5, 1.5), steps=60, xl
         beta=widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01, description="β",
                                  continuous_update=False, style=_LABEL),
         nesterov=widgets.Checkbox(value=False, description="Nesterov"))
+class _ScaledLoss(Problem):
+    """``factor`` times the loss of a problem without data, and so ``factor`` times its gradient."""
+
+    def __init__(self, problem, factor):
+        self.problem, self.factor, self.shape = problem, factor, problem.shape
+
+    def loss(self, theta, idx=None):
+        return self.factor * self.problem.loss(theta)
+
+    def grad(self, theta, idx=None):
+        return self.factor * self.problem.grad(theta)
+
+
+def explore_optimizers(problem, start, xlim=(-2, 2), ylim=(-2, 2), optimizer="Adam", lr=0.1,
+                       steps=100, optimum=0.0, lr_range=(1e-4, 3.0)):
+    """Any gdcore optimiser on a 2-parameter ``problem``, redrawn live.
+
+    Controls: the optimiser (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW,
+    each with its default hyperparameters), the learning rate (log scale, within
+    ``lr_range``) and a factor that multiplies the loss (and so every gradient).
+    Left: the path of ``steps`` updates from ``start`` on the contours. Right: the excess
+    loss :math:`J - J^*` (``optimum`` is :math:`J^*`) of the unscaled loss against the step.
+    """
+    from . import optim
+
+    names = ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW"]
+    if optimizer not in names:
+        raise ValueError(f"optimizer must be one of {names}, got {optimizer!r}")
+
+    def draw(ax, optimizer, lr, scale):
+        left, right = _side_by_side(ax)
+        opt = getattr(optim, optimizer)(np.array(start, dtype=float), lr=lr)
+        history = fit(_ScaledLoss(problem, scale), opt, steps=steps, record_trajectory=True)
+        excess = history.loss / scale - optimum
+        contour_paths(problem, [history.trajectory], xlim, ylim, ax=left, resolution=60)
+        left.set_title(f"{optimizer}, learning rate {lr:.3g}, loss × {scale:g}", fontsize=10)
+        right.semilogy(history.step, np.maximum(excess, 1e-16))
+        right.set_xlabel("step")
+        right.set_ylabel("excess loss J − J* (unscaled)")
+        outcome = (f"diverged at step {history.diverged_at}" if history.diverged
+                   else f"final excess loss {excess[-1]:.3g}")
+        right.set_title(outcome, fontsize=10)
+
+    return live_figure(
+        draw,
+        optimizer=widgets.Dropdown(options=names, value=optimizer, description="optimiser",
+                                   style=_LABEL),
+        lr=log_slider(lr, lr_range, "learning rate"),
+        scale=log_slider(1.0, (1e-2, 1e4), "loss × factor", step=0.5))
