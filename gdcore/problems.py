@@ -122,6 +122,13 @@ class LogisticRegression(_DataProblem):
         X, y = self._rows(idx)
         return X.T @ (self.probabilities(theta, X) - y) / len(y)
 
+    def accuracy(self, theta, idx=None):
+        """The fraction of samples whose predicted class (1 where x . theta > 0) is the label."""
+        self._check(theta, idx)
+        X, y = self._rows(idx)
+        hits = (X @ theta > 0) == (y == 1)
+        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
+
     @staticmethod
     def probabilities(theta, X):
         """sigma(X theta) = 1 / (1 + e^(-X theta)), computed without overflow (``X`` with its bias column)."""
@@ -168,6 +175,13 @@ class SoftmaxRegression(_DataProblem):
         self._check(theta, idx)
         X, Y = self._rows_onehot(idx)
         return X.T @ (self.probabilities(theta, X) - Y) / len(Y)
+
+    def accuracy(self, theta, idx=None):
+        """The fraction of samples whose largest logit is at their label."""
+        self._check(theta, idx)
+        X, y = self._rows(idx)
+        hits = (X @ theta).argmax(-1) == y
+        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
 
     @staticmethod
     def probabilities(theta, X):
@@ -336,7 +350,8 @@ class Saddle(Problem):
 class _Penalty(Problem):
     """A penalty term added to ``problem``. The data ``X`` and ``y`` are shared when the
     problem has them; its minimiser and spectrum are not (they ignore the penalty):
-    reach them, knowingly, through ``.problem``."""
+    reach them, knowingly, through ``.problem``. ``prox(theta, lr)`` is the penalty's
+    proximal step, used by ``fit(..., proximal=True)``."""
 
     def __init__(self, problem, strength):
         if not isinstance(problem, Problem):
@@ -357,6 +372,19 @@ class L2Penalty(_Penalty):
 
     def grad(self, theta, idx=None):
         return self.problem.grad(theta, idx) + self.strength * theta
+
+    def prox(self, theta, lr):
+        """The proximal step of the L2 term: ``theta / (1 + lr * lambda)``."""
+        return theta / (1 + lr * self.strength)
+
+    def solution(self):
+        r"""Ridge regression's minimiser :math:`(X^\top X + n\lambda I)^{-1} X^\top y`
+        (NumPy data; ``problem`` must be a :class:`LinearRegression`)."""
+        if not isinstance(self.problem, LinearRegression):
+            raise TypeError(f"solution: the closed form needs a LinearRegression, got "
+                            f"{type(self.problem).__name__}")
+        X, y = self.X, self.y
+        return np.linalg.solve(X.T @ X + len(y) * self.strength * np.eye(X.shape[1]), X.T @ y)
 
 
 class L1Penalty(_Penalty):
