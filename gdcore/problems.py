@@ -52,11 +52,18 @@ class _DataProblem(Problem):
         if tuple(y.shape) != (X.shape[0],):
             raise ValueError(f"y has shape {tuple(y.shape)}; expected ({X.shape[0]},), "
                              "one target per row of X")
-        if bias:
-            xp = namespace(X)
-            X = xp.concat([X, xp.ones_like(X[:, :1])], axis=1)
-        self.X, self.y = X, y
+        self.bias = bool(bias)
+        self.X, self.y = (_with_ones(X) if bias else X), y
         self.n_samples = X.shape[0]
+
+    def _design(self, X):
+        """New raw features ``X`` (m, features) as this problem's rows: with the bias column
+        appended when the problem has one."""
+        X = _with_ones(X) if self.bias else X
+        if X.shape[1] != self.X.shape[1]:
+            raise ValueError(f"X has {X.shape[1] - self.bias} features; this problem has "
+                             f"{self.X.shape[1] - self.bias}")
+        return X
 
     def _rows(self, idx):
         if idx is None:
@@ -64,6 +71,12 @@ class _DataProblem(Problem):
         if len(idx) == 0:
             raise ValueError("idx is empty: a batch needs at least one sample")
         return self.X[idx], self.y[idx]
+
+
+def _with_ones(X):
+    """X with a column of ones appended (the intercept's feature)."""
+    xp = namespace(X)
+    return xp.concat([X, xp.ones_like(X[:, :1])], axis=1)
 
 
 class LinearRegression(_DataProblem):
@@ -122,6 +135,10 @@ class LogisticRegression(_DataProblem):
         X, y = self._rows(idx)
         return X.T @ (self.probabilities(theta, X) - y) / len(y)
 
+    def predict(self, theta, X):
+        """Predicted classes (1 where x . theta > 0, else 0) for new raw features ``X`` (m, features)."""
+        return (self._design(X) @ theta > 0) * 1
+
     def accuracy(self, theta, idx=None):
         """The fraction of samples whose predicted class (1 where x . theta > 0) is the label."""
         self._check(theta, idx)
@@ -175,6 +192,10 @@ class SoftmaxRegression(_DataProblem):
         self._check(theta, idx)
         X, Y = self._rows_onehot(idx)
         return X.T @ (self.probabilities(theta, X) - Y) / len(Y)
+
+    def predict(self, theta, X):
+        """Predicted classes (the largest logit) for new raw features ``X`` (m, features)."""
+        return (self._design(X) @ theta).argmax(-1)
 
     def accuracy(self, theta, idx=None):
         """The fraction of samples whose largest logit is at their label."""
