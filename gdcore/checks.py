@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from . import validate
+from .backend import logsumexp_rows
 from .finite_diff import numerical_gradient
 from .optim import SGD
 from .train import fit
@@ -338,8 +339,7 @@ def check_logsumexp(logsumexp_fn):
     overflows. The verdict says which rows fail and how (inf, nan, or a wrong value)."""
     rows = np.array([[0.5, -1.0, 2.0], [3.0, 3.0, 3.0], [1000.0, 0.0, -1000.0],
                      [-1000.0, -1000.0, -1001.0]])
-    top = rows.max(axis=1)
-    expected = top + np.log(np.exp(rows - top[:, None]).sum(axis=1))
+    expected = logsumexp_rows(rows)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             yours = np.asarray(logsumexp_fn(rows.copy()), dtype=float)

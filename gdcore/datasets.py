@@ -30,8 +30,9 @@ def blobs(n=300, classes=3, spread=0.6, seed=0):
 
 
 def moons(n=300, noise=0.15, seed=0):
-    """Two interleaved half circles of radius 1 (class 0 on top, class 1 below,
-    shifted right by 1 and down by 0.5), plus Gaussian noise of standard deviation ``noise``."""
+    """Two interleaved half circles of radius 1: class 0 on the upper half of the circle
+    centred at (0, 0), class 1 on the lower half of the circle centred at (1, 0.5), plus
+    Gaussian noise of standard deviation ``noise``."""
     n = validate.positive_int("n", n)
     noise = validate.non_negative("noise", noise)
     rng = np.random.default_rng(seed)

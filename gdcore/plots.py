@@ -300,6 +300,7 @@ def animate_frames(draw, frames, figsize=(5, 4), interval=400, ncols=1):
     frames = validate.positive_int("frames", frames)
     fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
     axes = list(axes[0])
+    fig.subplots_adjust(bottom=0.15, wspace=0.3)  # room for axis labels; no layout per frame
 
     def update(k):
         for ax in axes:

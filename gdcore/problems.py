@@ -56,15 +56,6 @@ class _DataProblem(Problem):
         self.X, self.y = (_with_ones(X) if bias else X), y
         self.n_samples = X.shape[0]
 
-    def _design(self, X):
-        """New raw features ``X`` (m, features) as this problem's rows: with the bias column
-        appended when the problem has one."""
-        X = _with_ones(X) if self.bias else X
-        if X.shape[1] != self.X.shape[1]:
-            raise ValueError(f"X has {X.shape[1] - self.bias} features; this problem has "
-                             f"{self.X.shape[1] - self.bias}")
-        return X
-
     def _rows(self, idx):
         if idx is None:
             return self.X, self.y
@@ -107,7 +98,28 @@ class LinearRegression(_DataProblem):
         return np.linalg.lstsq(self.X, self.y, rcond=None)[0]
 
 
-class LogisticRegression(_DataProblem):
+class Classifier(_DataProblem):
+    """Base of the classifiers: their scores ``X theta`` decide a class (``decide``, set by
+    :class:`LogisticRegression` and :class:`SoftmaxRegression`)."""
+
+    def predict(self, theta, X):
+        """Predicted classes for new raw features ``X`` (m, features); the bias column is
+        appended here when the problem has one."""
+        X = _with_ones(X) if self.bias else X
+        if X.shape[1] != self.X.shape[1]:
+            raise ValueError(f"X has {X.shape[1] - self.bias} features; this problem has "
+                             f"{self.X.shape[1] - self.bias}")
+        return self.decide(X @ theta)
+
+    def accuracy(self, theta, idx=None):
+        """The fraction of samples (``idx``, else all) whose predicted class is their label."""
+        self._check(theta, idx)
+        X, y = self._rows(idx)
+        hits = self.decide(X @ theta) == y
+        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
+
+
+class LogisticRegression(Classifier):
     r"""Binary cross-entropy with labels :math:`y_i \in \{0, 1\}` and
     :math:`p_i = \sigma(x_i^\top\theta)`: :math:`J = -\frac1n\sum_i [y_i\log p_i + (1-y_i)\log(1-p_i)]`,
     :math:`\nabla J = \frac1n X^\top (p - y)`. Labels may be float, integer or boolean;
@@ -135,16 +147,10 @@ class LogisticRegression(_DataProblem):
         X, y = self._rows(idx)
         return X.T @ (self.probabilities(theta, X) - y) / len(y)
 
-    def predict(self, theta, X):
-        """Predicted classes (1 where x . theta > 0, else 0) for new raw features ``X`` (m, features)."""
-        return (self._design(X) @ theta > 0) * 1
-
-    def accuracy(self, theta, idx=None):
-        """The fraction of samples whose predicted class (1 where x . theta > 0) is the label."""
-        self._check(theta, idx)
-        X, y = self._rows(idx)
-        hits = (X @ theta > 0) == (y == 1)
-        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
+    @staticmethod
+    def decide(scores):
+        """Class 1 where the logit is positive (p > 1/2), else 0."""
+        return (scores > 0) * 1
 
     @staticmethod
     def probabilities(theta, X):
@@ -154,7 +160,7 @@ class LogisticRegression(_DataProblem):
         return xp.exp(-xp.logaddexp(xp.zeros_like(z), -z))
 
 
-class SoftmaxRegression(_DataProblem):
+class SoftmaxRegression(Classifier):
     r"""Multi-class cross-entropy. ``theta`` has shape (features, classes),
     :math:`P = \mathrm{softmax}(X\theta)` row by row,
     :math:`J = -\frac1n\sum_i \log P_{i, y_i}`, :math:`\nabla J = \frac1n X^\top (P - Y)`
@@ -193,16 +199,10 @@ class SoftmaxRegression(_DataProblem):
         X, Y = self._rows_onehot(idx)
         return X.T @ (self.probabilities(theta, X) - Y) / len(Y)
 
-    def predict(self, theta, X):
-        """Predicted classes (the largest logit) for new raw features ``X`` (m, features)."""
-        return (self._design(X) @ theta).argmax(-1)
-
-    def accuracy(self, theta, idx=None):
-        """The fraction of samples whose largest logit is at their label."""
-        self._check(theta, idx)
-        X, y = self._rows(idx)
-        hits = (X @ theta).argmax(-1) == y
-        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
+    @staticmethod
+    def decide(scores):
+        """The class with the largest logit, row by row."""
+        return scores.argmax(-1)
 
     @staticmethod
     def probabilities(theta, X):

@@ -127,12 +127,14 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
         grad_tol = validate.non_negative("grad_tol", grad_tol)
     min_delta = validate.non_negative("min_delta", min_delta)
     gradient_of = _smooth_part(problem) if proximal else problem
-    monitor = _Validation(validation, problem, theta, min_delta, restore_best)
+    _check_validation(validation, problem, restore_best)
+    watched = _Best(min_delta)  # the validation loss when given, else the training loss
+    best_theta = theta.copy() if restore_best else None
+    val_losses = []
 
     rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
     batch_losses = []
     samples, elapsed, t = 0, 0.0, 0
-    since_best = 0
     stop, diverged_at = "max_steps", None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         full_loss = float(problem.loss(theta))
@@ -147,10 +149,13 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             rec["time"].append(elapsed)
             if record_trajectory:
                 rec["trajectory"].append(theta.copy())
-            monitor.record(theta, t)
+            if validation is not None:
+                val_losses.append(float(validation.loss(theta)))
+            if watched.update(val_losses[-1] if validation is not None else full_loss, t) \
+                    and restore_best:
+                best_theta[...] = theta
 
-        record()
-        best = full_loss  # the starting loss is the first to beat (patience)
+        record()  # the starting loss is the first to beat (patience)
         if not math.isfinite(full_loss):
             stop, diverged_at = "diverged", 0
         stream = _batch_stream(batches)
@@ -182,21 +187,14 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
                 stop = "loss_tol"
             elif grad_tol is not None and np.linalg.norm(problem.grad(theta)) <= grad_tol:
                 stop = "grad_tol"
-            elif patience is not None and validation is not None:
-                if monitor.since_best >= patience:
-                    stop = "early_stopped"
-            elif patience is not None:
-                if full_loss < best - min_delta:
-                    best, since_best = full_loss, 0
-                else:
-                    since_best += 1
-                    if since_best >= patience:
-                        stop = "stalled"
-    monitor.restore(theta)
+            elif patience is not None and watched.since_best >= patience:
+                stop = "stalled" if validation is None else "early_stopped"
+    if restore_best:
+        theta[...] = best_theta
     arrays = {k: np.array(v) for k, v in rec.items()}
     return History(**arrays, batch_loss=np.array(batch_losses), diverged_at=diverged_at,
-                   stop_reason=stop, val_loss=np.array(monitor.losses),
-                   best_step=monitor.best_step)
+                   stop_reason=stop, val_loss=np.array(val_losses),
+                   best_step=watched.best_step if validation is not None else None)
 
 
 def _smooth_part(problem):
@@ -207,39 +205,32 @@ def _smooth_part(problem):
     return problem.problem
 
 
-class _Validation:
-    """Validation loss at each evaluation, evaluations since its best, the best parameters."""
+def _check_validation(validation, problem, restore_best):
+    if validation is not None:
+        if not hasattr(validation, "loss") or not hasattr(validation, "shape"):
+            raise TypeError(f"validation must be a gdcore Problem, got {type(validation).__name__}")
+        if tuple(validation.shape) != tuple(problem.shape):
+            raise ValueError(f"validation has parameter shape {tuple(validation.shape)}, "
+                             f"but the problem's is {tuple(problem.shape)}")
+    elif restore_best:
+        raise ValueError("restore_best: there is nothing to restore without a validation "
+                         "problem (validation=...)")
 
-    def __init__(self, validation, problem, theta, min_delta, restore_best):
-        if validation is not None:
-            if not hasattr(validation, "loss") or not hasattr(validation, "shape"):
-                raise TypeError(f"validation must be a gdcore Problem, got "
-                                f"{type(validation).__name__}")
-            if tuple(validation.shape) != tuple(problem.shape):
-                raise ValueError(f"validation has parameter shape {tuple(validation.shape)}, "
-                                 f"but the problem's is {tuple(problem.shape)}")
-        elif restore_best:
-            raise ValueError("restore_best: there is nothing to restore without a validation "
-                             "problem (validation=...)")
-        self.validation, self.min_delta, self.restore_best = validation, min_delta, restore_best
-        self.losses, self.best, self.best_step, self.since_best = [], math.inf, None, 0
-        self.best_theta = theta.copy() if restore_best else None
 
-    def record(self, theta, t):
-        if self.validation is None:
-            return
-        loss = float(self.validation.loss(theta))
-        self.losses.append(loss)
-        if loss < self.best - self.min_delta or self.best_step is None:
+class _Best:
+    """The lowest loss seen (improvements must beat it by more than ``min_delta``), the step
+    where it was reached and the evaluations since: patience and early stopping."""
+
+    def __init__(self, min_delta):
+        self.min_delta, self.best, self.best_step, self.since_best = min_delta, math.inf, None, 0
+
+    def update(self, loss, t):
+        """Record the loss of step ``t``; True when it is a new best."""
+        if self.best_step is None or loss < self.best - self.min_delta:
             self.best, self.best_step, self.since_best = loss, t, 0
-            if self.restore_best:
-                self.best_theta[...] = theta
-        else:
-            self.since_best += 1
-
-    def restore(self, theta):
-        if self.restore_best:
-            theta[...] = self.best_theta
+            return True
+        self.since_best += 1
+        return False
 
 
 def _budget(steps, epochs, batches):

@@ -5,9 +5,7 @@ import pytest
 import gdcore as gd
 from gdcore import datasets
 
-GENERATORS = {"blobs": lambda **kw: datasets.blobs(**kw),
-              "moons": lambda **kw: datasets.moons(**kw),
-              "spirals": lambda **kw: datasets.spirals(**kw)}
+GENERATORS = {"blobs": datasets.blobs, "moons": datasets.moons, "spirals": datasets.spirals}
 
 
 @pytest.mark.parametrize("name", GENERATORS)

@@ -170,6 +170,17 @@ def test_accuracy_counts_correct_predictions():
     assert softmax.accuracy(theta) == 0.5              # rows 0 and 3 right
 
 
+def test_predict_on_new_points_agrees_with_the_probabilities_and_accuracy():
+    X_m, y_m = gd.datasets.moons(80, seed=1)
+    logistic = gd.LogisticRegression(X_m, y_m)
+    theta = np.array([0.5, -2.0, 0.3])
+    predicted = logistic.predict(theta, X_m)               # raw features: bias added inside
+    np.testing.assert_array_equal(predicted, (logistic.probabilities(theta, logistic.X) > 0.5) * 1)
+    assert logistic.accuracy(theta) == np.mean(predicted == y_m)
+    with pytest.raises(ValueError, match="X has 3 features; this problem has 2"):
+        logistic.predict(theta, np.ones((4, 3)))
+
+
 def test_accuracy_on_tensors_matches_numpy():
     torch = pytest.importorskip("torch")
     Xb, yb = gd.datasets.blobs(n=60, classes=3, seed=2)
