@@ -18,7 +18,7 @@ import numpy as np
 
 from . import schedules, validate
 from .batching import Batches
-from .optim import Optimizer
+from .optim import SGD, Optimizer
 
 
 @dataclass
@@ -92,7 +92,8 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     ``J0 + divergence_factor * max(|J0|, 1)`` with ``J0`` the starting loss.
 
     ``proximal=True`` runs proximal gradient descent (ISTA for an L1 penalty):
-    ``problem`` must be a penalty such as :class:`gdcore.L1Penalty`; each step
+    ``problem`` must be a penalty such as :class:`gdcore.L1Penalty` and the
+    optimiser a :class:`gdcore.SGD`; each step
     follows the gradient of the smooth part ``problem.problem`` only, then
     applies ``problem.prox(theta, lr)`` with the rate of that step. The
     recorded losses include the penalty.
@@ -126,6 +127,9 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     if grad_tol is not None:
         grad_tol = validate.non_negative("grad_tol", grad_tol)
     min_delta = validate.non_negative("min_delta", min_delta)
+    if proximal and not isinstance(optimizer, SGD):
+        raise TypeError(f"proximal: the proximal step takes one scalar rate, as gdcore.SGD "
+                        f"does; {type(optimizer).__name__} scales each coordinate differently")
     gradient_of = _smooth_part(problem) if proximal else problem
     _check_validation(validation, problem, restore_best)
     watched = _Best(min_delta)  # the validation loss when given, else the training loss

@@ -110,6 +110,9 @@ def test_proximal_needs_a_penalty():
     theta = np.zeros(7)
     with pytest.raises(TypeError, match="proximal: LinearRegression has no proximal step"):
         gd.fit(gd.LinearRegression(X, Y), gd.SGD(theta, lr=0.1), steps=3, proximal=True)
+    with pytest.raises(TypeError, match="proximal: the proximal step takes one scalar rate"):
+        gd.fit(gd.L1Penalty(gd.LinearRegression(X, Y), 0.1), gd.Adam(theta, lr=0.1), steps=3,
+               proximal=True)
     assert not theta.any()
 
 
