@@ -1,13 +1,13 @@
 """gdcore: the tested optimisation core of the gradient-descent course.
 
-The NumPy optimisers, problems, schedules, batching and the training loop
+The NumPy optimisers, problems, schedules, batching, data sets and the training loop
 are importable from the top level; the torch optimisers live in
 :mod:`gdcore.torch_optim` (imported on first use, so the NumPy path works
 without torch).
 """
 import importlib
 
-from . import momentum_theory, schedules
+from . import datasets, momentum_theory, schedules
 from .backend import pick_device, to_numpy
 from .batching import Batches
 from .finite_diff import numerical_gradient
@@ -17,7 +17,7 @@ from .problems import (DoubleWell, L1Penalty, L2Penalty, LinearRegression, Logis
                        one_coefficient_problem, standardize)
 from .train import History, RangeTest, fit, lr_range_test
 
-_LAZY = ("torch_optim", "plots", "widgets", "checks", "datasets", "race")
+_LAZY = ("torch_optim", "plots", "widgets", "checks", "race")
 
 
 def __getattr__(name):

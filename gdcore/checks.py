@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from . import validate
+from .backend import logsumexp_rows
 from .finite_diff import numerical_gradient
 from .optim import SGD
 from .train import fit
@@ -495,3 +496,101 @@ def check_adam_step(step_fn, steps=5, lr=0.01, betas=(0.9, 0.999), eps=1e-8, see
                                    f"{np.round(expected[t - 1], 6)}")
     return _verdict(True, f"your step matches gdcore.Adam for {steps} steps, with ordinary and "
                           "with tiny gradients")
+
+
+def check_soft_threshold(soft_threshold_fn, threshold=0.5):
+    """Check ``soft_threshold_fn(v, threshold)`` against soft thresholding,
+    ``sign(v) * max(|v| - threshold, 0)`` entry by entry, on values inside, at and outside
+    ``[-threshold, threshold]``. A wrong answer names the slip: entries inside that are not
+    exactly 0, large entries left unshrunk (hard thresholding), or entries pushed past zero.
+    """
+    threshold = validate.positive("threshold", threshold)
+    v = threshold * np.array([-3.0, -1.5, -1.0, -0.6, -0.2, 0.0, 0.3, 0.9, 1.0, 1.2, 2.5])
+    expected = np.sign(v) * np.maximum(np.abs(v) - threshold, 0.0)
+    try:
+        yours = np.asarray(soft_threshold_fn(v.copy(), threshold), dtype=float)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    if yours.shape != v.shape:
+        return _verdict(False, f"your result has shape {yours.shape}; expected {v.shape}, one "
+                               "entry per entry of v")
+    if np.allclose(yours, expected, rtol=1e-12, atol=1e-12) and np.all(yours[expected == 0] == 0):
+        return _verdict(True, f"your soft thresholding matches sign(v) max(|v| - t, 0) on "
+                              f"{v.size} values, with exact zeros inside [-t, t]")
+    inside = np.abs(v) <= threshold
+    if np.any(yours[inside] != 0):
+        i = int(np.argmax(inside & (yours != 0)))
+        return _verdict(False, f"v = {v[i]:.3g} lies inside [-t, t] with t = {threshold:g}, so the "
+                               f"answer is exactly 0; yours is {yours[i]:.3g}")
+    if np.allclose(yours, np.where(inside, 0.0, v)):
+        return _verdict(False, "you set small entries to 0 but left the others unchanged (hard "
+                               "thresholding): subtract t from the size of every entry outside [-t, t]")
+    if np.any(np.sign(yours) * np.sign(v) < 0):
+        return _verdict(False, "an entry changed sign: soft thresholding moves each entry towards "
+                               "0 by t and stops at 0, it never crosses it")
+    i = int(np.argmax(~np.isclose(yours, expected)))
+    return _verdict(False, f"at v = {v[i]:.3g} (t = {threshold:g}) yours is {yours[i]:.6g}, "
+                           f"expected {expected[i]:.6g}")
+
+
+def check_ridge(ridge_fn, n=12, d=4, strength=0.3, seed=0):
+    r"""Check ``ridge_fn(X, y, strength)`` against the minimiser
+    :math:`(X^\top X + n\lambda I)^{-1}X^\top y` of
+    :math:`\lVert X\theta - y\rVert^2/(2n) + \tfrac{\lambda}{2}\lVert\theta\rVert^2`
+    (gdcore's convention; ``X`` already holds every column to fit, none is added) on random
+    data. A wrong answer is compared with the usual slips: :math:`\lambda` without the
+    factor :math:`n`, a missing penalty, and a sign error.
+    """
+    strength = validate.positive("strength", strength)
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+
+    def solve(shift):
+        return np.linalg.solve(X.T @ X + shift * np.eye(d), X.T @ y)
+
+    try:
+        yours = np.asarray(ridge_fn(X.copy(), y.copy(), strength), dtype=float)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    if yours.shape != (d,):
+        return _verdict(False, f"your result has shape {yours.shape}; theta has shape ({d},)")
+    if np.allclose(yours, solve(n * strength)):
+        return _verdict(True, f"your ridge solution matches (X^T X + n λ I)^-1 X^T y "
+                              f"(n = {n}, d = {d}, λ = {strength:g})")
+    slips = [(solve(strength), "you added λ I; with J = ||Xθ - y||²/(2n) + λ/2 ||θ||² the "
+                               "normal equations read (X^T X / n + λ I) θ = X^T y / n, so add n λ I "
+                               "to X^T X"),
+             (solve(0.0), "this is plain least squares: the penalty's n λ I is missing"),
+             (solve(-n * strength), "the penalty enters with the wrong sign: add n λ I, "
+                                    "it makes the matrix larger")]
+    for expected, message in slips:
+        if np.allclose(yours, expected):
+            return _verdict(False, message)
+    return _verdict(False, "your result is not the ridge solution: solve "
+                           "(X^T X + n λ I) θ = X^T y (np.linalg.solve)")
+
+
+def check_logsumexp(logsumexp_fn):
+    """Check ``logsumexp_fn(z)``, the log of the sum of exponentials along the last axis of a
+    2-D array ``z``, on ordinary logits and on logits of +-1000, where the direct formula
+    overflows. The verdict says which rows fail and how (inf, nan, or a wrong value)."""
+    rows = np.array([[0.5, -1.0, 2.0], [3.0, 3.0, 3.0], [1000.0, 0.0, -1000.0],
+                     [-1000.0, -1000.0, -1001.0]])
+    expected = logsumexp_rows(rows)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            yours = np.asarray(logsumexp_fn(rows.copy()), dtype=float)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    if yours.shape != (len(rows),):
+        return _verdict(False, f"your result has shape {yours.shape}; expected ({len(rows)},), "
+                               "one value per row (reduce along the last axis)")
+    for i, (mine, ref) in enumerate(zip(yours, expected)):
+        if not np.isfinite(mine):
+            return _verdict(False, f"row {rows[i].tolist()} gives {mine}: exp overflowed or "
+                                   "underflowed; subtract the row's largest logit before exp "
+                                   "and add it back after log")
+        if not np.isclose(mine, ref, rtol=1e-12, atol=1e-12):
+            return _verdict(False, f"row {rows[i].tolist()} gives {mine:.6g}, expected {ref:.6g}")
+    return _verdict(True, "your log-sum-exp is right on ordinary logits and stays finite "
+                          "and exact at ±1000")

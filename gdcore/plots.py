@@ -6,6 +6,7 @@ the axes or the animation; none of them calls ``plt.show``.
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
+from matplotlib.colors import ListedColormap
 
 from . import validate
 from .backend import to_numpy
@@ -241,3 +242,72 @@ def animation_html(anim, dpi=80):
 
     with plt.rc_context({"animation.frame_format": "jpeg", "savefig.dpi": dpi}):
         return HTML(anim.to_jshtml())
+
+
+def polynomial_fit(theta, x_train, y_train, x_val=None, y_val=None, ax=None, xlim=(-1, 1),
+                   ylim=None, label=None, color="C3"):
+    """Training points (filled), validation points (hollow) and the polynomial
+    ``theta[0] x + ... + theta[d-1] x^d + theta[d]`` (the layout of
+    :class:`gdcore.LinearRegression` on :func:`gdcore.datasets.polynomial_features`:
+    coefficients, then the intercept). Returns the axes."""
+    ax = ax or plt.subplots(figsize=(5, 4))[1]
+    theta = to_numpy(theta)
+    xs = np.linspace(*xlim, 300)
+    powers = xs[:, None] ** np.arange(1, len(theta))
+    ax.plot(x_train, y_train, "o", color="C0", ms=4, label="training data")
+    if x_val is not None:
+        ax.plot(x_val, y_val, "o", mfc="none", color="C1", ms=4, label="validation data")
+    ax.plot(xs, powers @ theta[:-1] + theta[-1], color=color, label=label)
+    ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    return ax
+
+
+def decision_boundary(predict, X, y, ax=None, resolution=200, padding=0.3, title=None):
+    """The classes a classifier predicts over the plane, with the data on top.
+
+    ``predict`` maps an (m, 2) array of points to m integer class labels (any model:
+    a linear one, or a network wrapped to return NumPy labels); ``X`` (n, 2) and
+    ``y`` (n labels) are drawn coloured by their true class. Returns the axes.
+    """
+    X, y = to_numpy(X), to_numpy(y)
+    ax = ax or plt.subplots(figsize=(4.5, 4))[1]
+    low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
+    g1, g2 = np.meshgrid(np.linspace(low[0], high[0], resolution),
+                         np.linspace(low[1], high[1], resolution))
+    labels = to_numpy(predict(np.column_stack([g1.ravel(), g2.ravel()]))).reshape(g1.shape)
+    classes = int(max(y.max(), labels.max())) + 1
+    cmap = ListedColormap([f"C{k}" for k in range(classes)])
+    ax.contourf(g1, g2, labels, levels=np.arange(classes + 1) - 0.5, cmap=cmap, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=classes - 0.5, s=10,
+               edgecolors="k", linewidths=0.3)
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def animate_frames(draw, frames, figsize=(5, 4), interval=400, ncols=1):
+    """An animation whose frame ``k`` is drawn from scratch by ``draw(axes, k)``
+    (``axes`` a list of ``ncols`` axes, cleared before each frame). Render it with
+    :func:`animation_html`; the figure is closed so that only the animation is shown."""
+    frames = validate.positive_int("frames", frames)
+    fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
+    axes = list(axes[0])
+    fig.subplots_adjust(bottom=0.15, wspace=0.3)  # room for axis labels; no layout per frame
+
+    def update(k):
+        for ax in axes:
+            ax.clear()
+        draw(axes, k)
+        return []
+
+    anim = animation.FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
+    plt.close(fig)
+    return anim

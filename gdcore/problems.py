@@ -52,10 +52,8 @@ class _DataProblem(Problem):
         if tuple(y.shape) != (X.shape[0],):
             raise ValueError(f"y has shape {tuple(y.shape)}; expected ({X.shape[0]},), "
                              "one target per row of X")
-        if bias:
-            xp = namespace(X)
-            X = xp.concat([X, xp.ones_like(X[:, :1])], axis=1)
-        self.X, self.y = X, y
+        self.bias = bool(bias)
+        self.X, self.y = (_with_ones(X) if bias else X), y
         self.n_samples = X.shape[0]
 
     def _rows(self, idx):
@@ -64,6 +62,12 @@ class _DataProblem(Problem):
         if len(idx) == 0:
             raise ValueError("idx is empty: a batch needs at least one sample")
         return self.X[idx], self.y[idx]
+
+
+def _with_ones(X):
+    """X with a column of ones appended (the intercept's feature)."""
+    xp = namespace(X)
+    return xp.concat([X, xp.ones_like(X[:, :1])], axis=1)
 
 
 class LinearRegression(_DataProblem):
@@ -94,7 +98,28 @@ class LinearRegression(_DataProblem):
         return np.linalg.lstsq(self.X, self.y, rcond=None)[0]
 
 
-class LogisticRegression(_DataProblem):
+class Classifier(_DataProblem):
+    """Base of the classifiers: their scores ``X theta`` decide a class (``decide``, set by
+    :class:`LogisticRegression` and :class:`SoftmaxRegression`)."""
+
+    def predict(self, theta, X):
+        """Predicted classes for new raw features ``X`` (m, features); the bias column is
+        appended here when the problem has one."""
+        X = _with_ones(X) if self.bias else X
+        if X.shape[1] != self.X.shape[1]:
+            raise ValueError(f"X has {X.shape[1] - self.bias} features; this problem has "
+                             f"{self.X.shape[1] - self.bias}")
+        return self.decide(X @ theta)
+
+    def accuracy(self, theta, idx=None):
+        """The fraction of samples (``idx``, else all) whose predicted class is their label."""
+        self._check(theta, idx)
+        X, y = self._rows(idx)
+        hits = self.decide(X @ theta) == y
+        return float(hits.double().mean() if is_tensor(hits) else hits.mean())
+
+
+class LogisticRegression(Classifier):
     r"""Binary cross-entropy with labels :math:`y_i \in \{0, 1\}` and
     :math:`p_i = \sigma(x_i^\top\theta)`: :math:`J = -\frac1n\sum_i [y_i\log p_i + (1-y_i)\log(1-p_i)]`,
     :math:`\nabla J = \frac1n X^\top (p - y)`. Labels may be float, integer or boolean;
@@ -123,6 +148,11 @@ class LogisticRegression(_DataProblem):
         return X.T @ (self.probabilities(theta, X) - y) / len(y)
 
     @staticmethod
+    def decide(scores):
+        """Class 1 where the logit is positive (p > 1/2), else 0."""
+        return (scores > 0) * 1
+
+    @staticmethod
     def probabilities(theta, X):
         """sigma(X theta) = 1 / (1 + e^(-X theta)), computed without overflow (``X`` with its bias column)."""
         xp = namespace(X)
@@ -130,7 +160,7 @@ class LogisticRegression(_DataProblem):
         return xp.exp(-xp.logaddexp(xp.zeros_like(z), -z))
 
 
-class SoftmaxRegression(_DataProblem):
+class SoftmaxRegression(Classifier):
     r"""Multi-class cross-entropy. ``theta`` has shape (features, classes),
     :math:`P = \mathrm{softmax}(X\theta)` row by row,
     :math:`J = -\frac1n\sum_i \log P_{i, y_i}`, :math:`\nabla J = \frac1n X^\top (P - Y)`
@@ -168,6 +198,11 @@ class SoftmaxRegression(_DataProblem):
         self._check(theta, idx)
         X, Y = self._rows_onehot(idx)
         return X.T @ (self.probabilities(theta, X) - Y) / len(Y)
+
+    @staticmethod
+    def decide(scores):
+        """The class with the largest logit, row by row."""
+        return scores.argmax(-1)
 
     @staticmethod
     def probabilities(theta, X):
@@ -336,7 +371,8 @@ class Saddle(Problem):
 class _Penalty(Problem):
     """A penalty term added to ``problem``. The data ``X`` and ``y`` are shared when the
     problem has them; its minimiser and spectrum are not (they ignore the penalty):
-    reach them, knowingly, through ``.problem``."""
+    reach them, knowingly, through ``.problem``. ``prox(theta, lr)`` is the penalty's
+    proximal step, used by ``fit(..., proximal=True)``."""
 
     def __init__(self, problem, strength):
         if not isinstance(problem, Problem):
@@ -357,6 +393,19 @@ class L2Penalty(_Penalty):
 
     def grad(self, theta, idx=None):
         return self.problem.grad(theta, idx) + self.strength * theta
+
+    def prox(self, theta, lr):
+        """The proximal step of the L2 term: ``theta / (1 + lr * lambda)``."""
+        return theta / (1 + lr * self.strength)
+
+    def solution(self):
+        r"""Ridge regression's minimiser :math:`(X^\top X + n\lambda I)^{-1} X^\top y`
+        (NumPy data; ``problem`` must be a :class:`LinearRegression`)."""
+        if not isinstance(self.problem, LinearRegression):
+            raise TypeError(f"solution: the closed form needs a LinearRegression, got "
+                            f"{type(self.problem).__name__}")
+        X, y = self.X, self.y
+        return np.linalg.solve(X.T @ X + len(y) * self.strength * np.eye(X.shape[1]), X.T @ y)
 
 
 class L1Penalty(_Penalty):

@@ -12,13 +12,13 @@ is not taken for a blow-up.
 """
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import schedules, validate
 from .batching import Batches
-from .optim import Optimizer
+from .optim import SGD, Optimizer
 
 
 @dataclass
@@ -35,6 +35,10 @@ class History:
     ``stop_reason`` says which rule ended the run: ``"max_steps"``,
     ``"loss_tol"``, ``"grad_tol"``, ``"stalled"`` (patience ran out) or
     ``"diverged"``; ``diverged_at`` is the step of the divergence, else None.
+
+    With a ``validation`` problem, ``val_loss`` is aligned with ``step`` (else
+    empty), ``best_step`` is the step of its lowest value, and patience
+    running out on it ends the run with ``"early_stopped"``.
     """
 
     step: np.ndarray
@@ -46,6 +50,8 @@ class History:
     trajectory: np.ndarray
     diverged_at: int
     stop_reason: str
+    val_loss: np.ndarray = field(default_factory=lambda: np.array([]))
+    best_step: int = None
 
     @property
     def diverged(self):
@@ -70,7 +76,8 @@ class History:
 
 def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="shuffle",
         drop_last=False, seed=0, loss_tol=None, grad_tol=None, patience=None, min_delta=0.0,
-        eval_every=1, record_trajectory=False, divergence_factor=1e8):
+        eval_every=1, record_trajectory=False, divergence_factor=1e8, proximal=False,
+        validation=None, restore_best=False):
     """Minimise ``problem`` with ``optimizer``, a NumPy optimiser over one array.
 
     The optimiser updates that array in place: after ``fit`` the caller's
@@ -83,6 +90,19 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     best loss by more than ``min_delta`` in ``patience`` evaluations, and
     divergence: a non-finite loss or gradient, or a full-data loss above
     ``J0 + divergence_factor * max(|J0|, 1)`` with ``J0`` the starting loss.
+
+    ``proximal=True`` runs proximal gradient descent (ISTA for an L1 penalty):
+    ``problem`` must be a penalty such as :class:`gdcore.L1Penalty` and the
+    optimiser a :class:`gdcore.SGD`; each step
+    follows the gradient of the smooth part ``problem.problem`` only, then
+    applies ``problem.prox(theta, lr)`` with the rate of that step. The
+    recorded losses include the penalty.
+
+    ``validation``, a problem on held-out data with the same parameter shape,
+    is evaluated at every evaluation into ``History.val_loss``; ``patience``
+    (and ``min_delta``) then watch the validation loss instead of the training
+    loss: early stopping. ``restore_best=True`` puts the parameters with the
+    lowest validation loss back into the array at the end.
     """
     if not isinstance(optimizer, Optimizer) or len(optimizer.params) != 1:
         raise TypeError("optimizer must be a gdcore NumPy optimiser over one parameter array")
@@ -107,11 +127,18 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     if grad_tol is not None:
         grad_tol = validate.non_negative("grad_tol", grad_tol)
     min_delta = validate.non_negative("min_delta", min_delta)
+    if proximal and not isinstance(optimizer, SGD):
+        raise TypeError(f"proximal: the proximal step takes one scalar rate, as gdcore.SGD "
+                        f"does; {type(optimizer).__name__} scales each coordinate differently")
+    gradient_of = _smooth_part(problem) if proximal else problem
+    _check_validation(validation, problem, restore_best)
+    watched = _Best(min_delta)  # the validation loss when given, else the training loss
+    best_theta = theta.copy() if restore_best else None
+    val_losses = []
 
     rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
     batch_losses = []
     samples, elapsed, t = 0, 0.0, 0
-    since_best = 0
     stop, diverged_at = "max_steps", None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         full_loss = float(problem.loss(theta))
@@ -126,9 +153,13 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             rec["time"].append(elapsed)
             if record_trajectory:
                 rec["trajectory"].append(theta.copy())
+            if validation is not None:
+                val_losses.append(float(validation.loss(theta)))
+            if watched.update(val_losses[-1] if validation is not None else full_loss, t) \
+                    and restore_best:
+                best_theta[...] = theta
 
-        record()
-        best = full_loss  # the starting loss is the first to beat (patience)
+        record()  # the starting loss is the first to beat (patience)
         if not math.isfinite(full_loss):
             stop, diverged_at = "diverged", 0
         stream = _batch_stream(batches)
@@ -136,13 +167,16 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             idx = next(stream)
             start = time.perf_counter()
             batch_loss = float(problem.loss(theta, idx))
-            grad = problem.grad(theta, idx)
+            grad = gradient_of.grad(theta, idx)
             # optimizer.step would refuse a non-finite gradient with an error; checked
             # here first because in fit it is divergence, a result to report
             if not (math.isfinite(batch_loss) and validate.all_finite(grad)):
                 stop, diverged_at = "diverged", t  # no update made: no batch loss recorded
                 break
+            lr = optimizer.current_lr
             optimizer.step(grad)
+            if proximal:
+                theta[...] = problem.prox(theta, lr)
             elapsed += time.perf_counter() - start
             batch_losses.append(batch_loss)
             samples += len(idx) if idx is not None else 1
@@ -157,16 +191,50 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
                 stop = "loss_tol"
             elif grad_tol is not None and np.linalg.norm(problem.grad(theta)) <= grad_tol:
                 stop = "grad_tol"
-            elif patience is not None:
-                if full_loss < best - min_delta:
-                    best, since_best = full_loss, 0
-                else:
-                    since_best += 1
-                    if since_best >= patience:
-                        stop = "stalled"
+            elif patience is not None and watched.since_best >= patience:
+                stop = "stalled" if validation is None else "early_stopped"
+    if restore_best:
+        theta[...] = best_theta
     arrays = {k: np.array(v) for k, v in rec.items()}
     return History(**arrays, batch_loss=np.array(batch_losses), diverged_at=diverged_at,
-                   stop_reason=stop)
+                   stop_reason=stop, val_loss=np.array(val_losses),
+                   best_step=watched.best_step if validation is not None else None)
+
+
+def _smooth_part(problem):
+    """The smooth problem inside a penalty with a proximal step (for ``proximal=True``)."""
+    if not (hasattr(problem, "prox") and hasattr(problem, "problem")):
+        raise TypeError(f"proximal: {type(problem).__name__} has no proximal step; give a "
+                        "penalty such as gdcore.L1Penalty(problem, strength)")
+    return problem.problem
+
+
+def _check_validation(validation, problem, restore_best):
+    if validation is not None:
+        if not hasattr(validation, "loss") or not hasattr(validation, "shape"):
+            raise TypeError(f"validation must be a gdcore Problem, got {type(validation).__name__}")
+        if tuple(validation.shape) != tuple(problem.shape):
+            raise ValueError(f"validation has parameter shape {tuple(validation.shape)}, "
+                             f"but the problem's is {tuple(problem.shape)}")
+    elif restore_best:
+        raise ValueError("restore_best: there is nothing to restore without a validation "
+                         "problem (validation=...)")
+
+
+class _Best:
+    """The lowest loss seen (improvements must beat it by more than ``min_delta``), the step
+    where it was reached and the evaluations since: patience and early stopping."""
+
+    def __init__(self, min_delta):
+        self.min_delta, self.best, self.best_step, self.since_best = min_delta, math.inf, None, 0
+
+    def update(self, loss, t):
+        """Record the loss of step ``t``; True when it is a new best."""
+        if self.best_step is None or loss < self.best - self.min_delta:
+            self.best, self.best_step, self.since_best = loss, t, 0
+            return True
+        self.since_best += 1
+        return False
 
 
 def _budget(steps, epochs, batches):

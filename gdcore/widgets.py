@@ -379,3 +379,87 @@ def explore_optimizers(problem, start, xlim=(-2, 2), ylim=(-2, 2), optimizer="Ad
                                    style=_LABEL),
         lr=log_slider(lr, lr_range, "learning rate"),
         scale=log_slider(1.0, (1e-2, 1e4), "loss × factor", step=0.5))
+
+
+def explore_regularisation(x_train, y_train, x_val, y_val, degree=12, strength=1e-3,
+                           strength_range=(1e-6, 1.0), steps=3000):
+    r"""A polynomial fit of ``degree`` with an L2 or L1 penalty of strength :math:`\lambda`,
+    redrawn live. Controls: the penalty and :math:`\lambda` (log scale). L2 is solved in
+    closed form (:meth:`gdcore.problems.L2Penalty.solution`); L1 by ``steps`` proximal
+    gradient steps (ISTA, :func:`gdcore.train.fit` with ``proximal=True``) at rate
+    :math:`1/\lambda_{\max}`. Left: the fit over the data; right: the coefficients, with the
+    number that are exactly zero and the training and validation losses in the titles.
+    """
+    from .datasets import polynomial_features
+    from .plots import polynomial_fit
+    from .problems import L1Penalty, L2Penalty
+
+    train = LinearRegression(polynomial_features(x_train, degree), y_train)
+    val = LinearRegression(polynomial_features(x_val, degree), y_val)
+    lr = 1 / np.linalg.eigvalsh(train.X.T @ train.X / train.n_samples)[-1]
+
+    def draw(ax, penalty, strength):
+        left, right = _side_by_side(ax)
+        if penalty == "L2":
+            theta = L2Penalty(train, strength).solution()
+        else:
+            theta = np.zeros(train.shape)
+            fit(L1Penalty(train, strength), SGD(theta, lr=lr), steps=steps, proximal=True)
+        ylim = (min(y_train.min(), y_val.min()) - 0.5, max(y_train.max(), y_val.max()) + 0.5)
+        polynomial_fit(theta, x_train, y_train, x_val, y_val, ax=left, ylim=ylim)
+        left.set_title(f"train loss {train.loss(theta):.3g}, validation loss {val.loss(theta):.3g}",
+                       fontsize=10)
+        right.bar(np.arange(1, degree + 2), theta, color="C3")
+        right.set_xticks(np.arange(1, degree + 2),
+                         [str(k) for k in range(1, degree + 1)] + ["b"], fontsize=7)
+        right.set_xlabel("coefficient of x^k (b: intercept)")
+        right.set_title(f"{penalty}, λ = {strength:.2g}: {np.count_nonzero(theta == 0)} of "
+                        f"{len(theta)} exactly zero", fontsize=10)
+
+    return live_figure(
+        draw,
+        penalty=widgets.ToggleButtons(options=["L2", "L1"], value="L2", description="penalty"),
+        strength=log_slider(strength, strength_range, "strength λ", step=0.1))
+
+
+def explore_classifier(X, y, lr=0.05, epochs=30, batch_size=32, val_fraction=0.3, seed=0,
+                       lr_range=(1e-3, 1.0)):
+    """Softmax regression (a linear classifier) trained with mini-batch Adam on 2-D data,
+    redrawn live. Sliders: the learning rate (log scale), epochs and batch size. Left: the
+    predicted classes over the plane and the training data; right: the cross-entropy on
+    training and validation data (a seeded ``val_fraction`` split) against epochs, with
+    both accuracies in the title.
+    """
+    from .datasets import train_val_split
+    from .optim import Adam
+    from .plots import decision_boundary
+    from .problems import SoftmaxRegression
+
+    X_tr, X_val, y_tr, y_val = train_val_split(X, y, val_fraction, seed)
+    classes = int(y.max()) + 1
+    train = SoftmaxRegression(X_tr, y_tr, n_classes=classes)
+    val = SoftmaxRegression(X_val, y_val, n_classes=classes)
+
+    def draw(ax, lr, epochs, batch_size):
+        left, right = _side_by_side(ax)
+        theta = np.zeros(train.shape)
+        per_epoch = -(-train.n_samples // batch_size)
+        history = fit(train, Adam(theta, lr=lr), epochs=epochs, batch_size=batch_size, seed=seed,
+                      validation=val, eval_every=per_epoch)
+        decision_boundary(lambda P: train.predict(theta, P), X_tr, y_tr, ax=left, resolution=120)
+        left.set_title(f"accuracy: train {train.accuracy(theta):.2f}, "
+                       f"validation {val.accuracy(theta):.2f}", fontsize=10)
+        right.plot(history.epoch, history.loss, label="training")
+        right.plot(history.epoch, history.val_loss, label="validation")
+        right.set_xlabel("epoch")
+        right.set_ylabel("cross-entropy")
+        right.legend(fontsize=8)
+
+    return live_figure(
+        draw,
+        lr=log_slider(lr, lr_range, "learning rate"),
+        epochs=widgets.IntSlider(value=epochs, min=1, max=100, description="epochs",
+                                 continuous_update=False, style=_LABEL),
+        batch_size=widgets.SelectionSlider(options=[1, 4, 16, 32, 64, 128], value=batch_size,
+                                           description="batch size", continuous_update=False,
+                                           style=_LABEL))
