@@ -258,3 +258,54 @@ def check_schedule(schedule_fn, reference, steps=100, rtol=1e-6, atol=1e-12):
     if (yours < 0).any():
         message += f". It turns negative at step {int(np.argmax(yours < 0))}: a rate must stay >= 0"
     return _verdict(False, message)
+
+
+def check_accumulated_gradient(accumulate, micro_batches=4, seed=0):
+    """Check ``accumulate(model, x, y, micro_batches)``, a learner's gradient accumulation:
+    afterwards every parameter's ``.grad`` must hold the gradient of the mean
+    cross-entropy over all rows, as one big batch gives (:func:`gdcore.nn.batch_gradient`).
+
+    The test batch of 30 rows does not split evenly, so unweighted micro-batch means
+    are caught too. A wrong answer is compared with the usual slips and named.
+    """
+    import torch
+
+    from .nn import batch_gradient, flat_gradient, mlp
+    micro_batches = validate.positive_int("micro_batches", micro_batches)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (30,), generator=g)
+    model = mlp([3, 8, 4], seed=seed, dtype=torch.float64)
+    reference = batch_gradient(model, x, y)
+    model.zero_grad()
+    try:
+        accumulate(model, x, y, micro_batches)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    if any(p.grad is None for p in model.parameters()):
+        return _verdict(False, "after your function some parameters have no .grad: call "
+                               "backward() on each micro-batch's loss")
+    yours = flat_gradient(model)
+    if torch.allclose(yours, reference, rtol=1e-10, atol=1e-12):
+        return _verdict(True, f"{micro_batches} micro-batches give the gradient of the whole "
+                              "batch of 30 rows")
+    pieces = list(zip(x.tensor_split(micro_batches), y.tensor_split(micro_batches)))
+    last = batch_gradient(model, *pieces[-1])
+    unweighted = sum(batch_gradient(model, xb, yb) for xb, yb in pieces) / micro_batches
+    model.zero_grad()
+    slips = [
+        (micro_batches * reference, f"it is {micro_batches} times too large: each micro-batch "
+                                    "loss is a mean over its rows; weight it by its share "
+                                    "len(xb) / len(x) before backward"),
+        (last, "it is the last micro-batch's gradient alone: zero the gradients once before "
+               "the loop, not inside it, so that backward() adds them up"),
+        (unweighted, "it averages the micro-batch means with equal weights, but the micro-"
+                     "batches differ in size (30 rows do not split evenly): weight each "
+                     "by len(xb) / len(x)"),
+    ]
+    for expected, message in slips:
+        if torch.allclose(yours, expected, rtol=1e-10, atol=1e-12):
+            return _verdict(False, message)
+    i = int((yours - reference).abs().argmax())
+    return _verdict(False, f"your gradient differs from the whole batch's at entry {i}: yours "
+                           f"{float(yours[i]):.6g}, expected {float(reference[i]):.6g}")

@@ -162,6 +162,44 @@ def ring_all_reduce_fraction(world_size):
     return 2 * (k - 1) / k
 
 
+def ring_all_reduce(values):
+    """Simulate a ring all-reduce (sum) among ``k = len(values)`` workers, in NumPy.
+
+    Each worker's vector ``values[i]`` is cut into ``k`` chunks. In the
+    reduce-scatter phase (k - 1 steps) worker ``i`` sends one chunk to worker
+    ``i + 1``, which adds it to its own copy; afterwards each worker holds one
+    chunk summed over all workers. In the all-gather phase (k - 1 more steps)
+    the summed chunks travel round the ring once more, replacing stale copies.
+    Returns ``{"result": (k, n) array, every row the sum, "sent": elements each
+    worker sent, "history": one (k, k) array per step counting the workers whose
+    values each copy of each chunk contains}``.
+    """
+    values = np.array(values, dtype=float)
+    k = len(values)
+    if values.ndim != 2 or k < 1 or values.shape[1] < k:
+        raise ValueError(f"values must be a (k, n) array with n >= k, got shape {values.shape}")
+    chunks = [np.array_split(row, k) for row in values]
+    counts = np.ones((k, k), dtype=int)
+    history, sent = [counts.copy()], np.zeros(k, dtype=int)
+    for phase in ("reduce-scatter", "all-gather"):
+        for step in range(k - 1):
+            shift = step if phase == "reduce-scatter" else step - 1
+            outgoing = [(i, (i - shift) % k) for i in range(k)]  # (sender, chunk)
+            payload = [(chunks[i][c].copy(), counts[i, c]) for i, c in outgoing]
+            for (i, c), (chunk, count) in zip(outgoing, payload):
+                j = (i + 1) % k
+                if phase == "reduce-scatter":
+                    chunks[j][c] = chunks[j][c] + chunk
+                    counts[j, c] += count
+                else:
+                    chunks[j][c] = chunk
+                    counts[j, c] = count
+                sent[i] += chunk.size
+            history.append(counts.copy())
+    return {"result": np.stack([np.concatenate(c) for c in chunks]), "sent": sent,
+            "history": history}
+
+
 def global_batches(n, world_size, batch_size, epochs, seed=0, set_epoch=True):
     """The global batches a :class:`~torch.utils.data.DistributedSampler` run sees.
 

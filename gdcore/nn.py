@@ -6,8 +6,8 @@ so a gradient is a mean of per-sample gradients, as in the NumPy chapters.
 Data stay on one device; :func:`train` batches them there with
 :class:`gdcore.Batches` (``device=``), never through the host.
 """
-import statistics
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,36 +116,64 @@ def accumulated_gradient(model, x, y, micro_batches):
     return flat_gradient(model)
 
 
-class SavedTensors:
-    """Count the bytes autograd saves for the backward pass inside a ``with`` block.
+class _Held:
+    """A saved tensor as autograd keeps it; when autograd lets go of it, it is released."""
 
-    ``saved.bytes`` counts each saved tensor once (a tensor saved by two
-    operations is one block of memory) and leaves out tensors that live in the
-    memory of ``exclude`` (the model's parameters: saving them costs nothing). ``limit`` (bytes) simulates
-    a device that small: once the saved bytes would exceed it, the block raises
-    ``torch.OutOfMemoryError``, the exception a CUDA allocation failure raises.
+    __slots__ = ("tensor", "__weakref__")
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+class SavedTensors:
+    """Count the bytes autograd holds for the backward pass inside a ``with`` block.
+
+    ``saved.bytes`` is the most held at once: each saved tensor counts once (a
+    tensor saved by two operations is one block of memory) from the forward pass
+    that saves it until autograd frees it (after ``backward``), and tensors that
+    live in the memory of ``exclude`` (the model's parameters: saving them costs
+    nothing) do not count. ``limit`` (bytes) simulates a device that small: once
+    the held bytes would exceed it, the block raises ``torch.OutOfMemoryError``,
+    the exception a CUDA allocation failure raises.
     """
 
     def __init__(self, exclude=(), limit=None):
         self._excluded = {p.untyped_storage().data_ptr() for p in exclude}
         self.limit = None if limit is None else validate.positive_int("limit", limit)
-        self._seen = set()
+        self._holders = {}  # (address, size) -> number of saves still held
+        self.held = 0
         self.bytes = 0
 
     def _pack(self, t):
+        if t.untyped_storage().data_ptr() in self._excluded:
+            return t
         key, size = (t.data_ptr(), t.nbytes), t.nbytes
-        if key not in self._seen and t.untyped_storage().data_ptr() not in self._excluded:
-            if self.limit is not None and self.bytes + size > self.limit:
+        if key not in self._holders:
+            if self.limit is not None and self.held + size > self.limit:
                 raise torch.OutOfMemoryError(
                     f"simulated out of memory: saving {size:,} more bytes for the backward "
                     f"pass would exceed the limit of {self.limit:,} bytes "
-                    f"({self.bytes:,} already saved)")
-            self._seen.add(key)
-            self.bytes += size
-        return t
+                    f"({self.held:,} held)")
+            self._holders[key] = 0
+            self.held += size
+            self.bytes = max(self.bytes, self.held)
+        self._holders[key] += 1
+        held = _Held(t)
+        weakref.finalize(held, self._release, key, size)
+        return held
+
+    def _release(self, key, size):
+        self._holders[key] -= 1
+        if not self._holders[key]:
+            del self._holders[key]
+            self.held -= size
+
+    @staticmethod
+    def _unpack(held):
+        return held.tensor if isinstance(held, _Held) else held
 
     def __enter__(self):
-        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
         self._hooks.__enter__()
         return self
 
@@ -170,9 +198,10 @@ def parameter_count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def median_seconds(fn, repeats=5, warmup=1, device="cpu"):
-    """The median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` untimed ones
-    (the GPU synchronised around each run, so queued work is counted)."""
+def best_seconds(fn, repeats=5, warmup=1, device="cpu"):
+    """The shortest wall time of ``fn()`` over ``repeats`` runs after ``warmup`` untimed
+    ones: the run least disturbed by other work on the machine (the GPU is
+    synchronised around each run, so queued work is counted)."""
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
     for _ in range(warmup):
         fn()
@@ -183,7 +212,7 @@ def median_seconds(fn, repeats=5, warmup=1, device="cpu"):
         fn()
         sync()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def copy_bandwidth(numel, device="cpu", repeats=5):
@@ -191,7 +220,7 @@ def copy_bandwidth(numel, device="cpu", repeats=5):
     (each element read once and written once: 8 bytes)."""
     src = torch.ones(numel, device=device)
     dst = torch.empty_like(src)
-    return 8 * numel / median_seconds(lambda: dst.copy_(src), repeats, device=device) / 1e9
+    return 8 * numel / best_seconds(lambda: dst.copy_(src), repeats, device=device) / 1e9
 
 
 ADAM_BYTES_PER_PARAMETER = 28  # float32: read p, grad, m, v (16 bytes); write p, m, v (12)
@@ -210,7 +239,7 @@ def adam_step_bandwidth(make_optimizer, shapes, device="cpu", repeats=5):
         p.grad = torch.randn(p.shape, generator=gen).to(device) * 1e-3
     optimizer = make_optimizer(params)
     numel = sum(p.numel() for p in params)
-    seconds = median_seconds(optimizer.step, repeats, warmup=2, device=device)
+    seconds = best_seconds(optimizer.step, repeats, warmup=2, device=device)
     return ADAM_BYTES_PER_PARAMETER * numel / seconds / 1e9
 
 

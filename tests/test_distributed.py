@@ -124,3 +124,15 @@ def test_torchrun_runs_the_module_with_two_processes(tmp_path):
     reference = gdd.data_parallel_sgd(0, 1, [2, 64, 64, 3], [(x[i].double(), y[i]) for i in steps],
                                       lr=0.1)
     np.testing.assert_allclose(result["params"], reference, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("k, n", [(1, 5), (2, 8), (3, 9), (4, 10), (5, 23)])
+def test_ring_all_reduce_sums_and_sends_2_k_minus_1_over_k(k, n):
+    values = np.random.default_rng(k).standard_normal((k, n))
+    ring = gdd.ring_all_reduce(values)
+    np.testing.assert_allclose(ring["result"], np.broadcast_to(values.sum(axis=0), (k, n)),
+                               rtol=1e-12, atol=1e-12)
+    assert ring["sent"].sum() == pytest.approx(k * gdd.ring_all_reduce_fraction(k) * n)
+    assert len(ring["history"]) == 2 * (k - 1) + 1 and (ring["history"][-1] == k).all()
+    with pytest.raises(ValueError, match="values"):
+        gdd.ring_all_reduce(np.zeros((4, 3)))
