@@ -309,3 +309,49 @@ def check_accumulated_gradient(accumulate, micro_batches=4, seed=0):
     i = int((yours - reference).abs().argmax())
     return _verdict(False, f"your gradient differs from the whole batch's at entry {i}: yours "
                            f"{float(yours[i]):.6g}, expected {float(reference[i]):.6g}")
+
+
+def _average_check_worker(rank, world_size, average, seed):
+    """One worker of :func:`check_gradient_average`: its share's gradient, averaged by ``average``."""
+    import torch
+
+    from .nn import batch_gradient, flat_gradient, mlp
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(12 * world_size, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (12 * world_size,), generator=g)
+    model = mlp([3, 8, 4], seed=seed, dtype=torch.float64)
+    whole = batch_gradient(model, x, y).numpy()
+    own = batch_gradient(model, x[rank::world_size], y[rank::world_size]).numpy()
+    try:
+        average(model)
+    except Exception as exc:  # the learner's code failed: report it, do not hang the others
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"whole": whole, "own": own, "yours": flat_gradient(model).numpy()}
+
+
+def check_gradient_average(average, world_size=3, seed=0):
+    """Check ``average(model)``, a learner's gradient averaging: run it in ``world_size``
+    gloo processes (:func:`gdcore.distributed.launch`) after each computed its share's
+    gradient; every worker's ``.grad`` must then be the gradient of the whole batch."""
+    import numpy as np
+
+    from .distributed import launch
+    try:
+        results = launch(_average_check_worker, world_size, average, seed, timeout=60)
+    except RuntimeError as exc:
+        return _verdict(False, f"the workers failed: {str(exc).splitlines()[0]}")
+    for rank, r in enumerate(results):
+        if "error" in r:
+            return _verdict(False, f"your function raised {r['error']} on worker {rank}")
+    k = world_size
+    for rank, r in enumerate(results):
+        if np.allclose(r["yours"], r["whole"], rtol=1e-10, atol=1e-12):
+            continue
+        if np.allclose(r["yours"], k * r["whole"], rtol=1e-10, atol=1e-12):
+            return _verdict(False, f"the gradients are {k} times too large: all_reduce sums; "
+                                   "divide by dist.get_world_size()")
+        if np.allclose(r["yours"], r["own"], rtol=1e-10, atol=1e-12):
+            return _verdict(False, f"worker {rank} still has its own gradient: the all-reduce "
+                                   "did not change .grad (reduce the tensor in place)")
+        return _verdict(False, f"worker {rank}'s gradient is not the mean over the workers")
+    return _verdict(True, f"all {k} workers hold the gradient of the whole batch")
