@@ -1,13 +1,13 @@
 """gdcore: the tested optimisation core of the gradient-descent course.
 
-The NumPy optimisers, problems, schedules, batching and the training loop
+The NumPy optimisers, problems, schedules, batching, data sets and the training loop
 are importable from the top level; the torch optimisers live in
 :mod:`gdcore.torch_optim` (imported on first use, so the NumPy path works
 without torch).
 """
 import importlib
 
-from . import schedules
+from . import datasets, schedules
 from .backend import pick_device, to_numpy
 from .batching import Batches
 from .finite_diff import numerical_gradient
