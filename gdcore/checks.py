@@ -291,12 +291,13 @@ def check_accumulated_gradient(accumulate, micro_batches=4, seed=0):
                               "batch of 30 rows")
     pieces = list(zip(x.tensor_split(micro_batches), y.tensor_split(micro_batches)))
     last = batch_gradient(model, *pieces[-1])
-    unweighted = sum(batch_gradient(model, xb, yb) for xb, yb in pieces) / micro_batches
+    summed = sum(batch_gradient(model, xb, yb) for xb, yb in pieces)
+    unweighted = summed / micro_batches
     model.zero_grad()
     slips = [
-        (micro_batches * reference, f"it is {micro_batches} times too large: each micro-batch "
-                                    "loss is a mean over its rows; weight it by its share "
-                                    "len(xb) / len(x) before backward"),
+        (summed, f"it is about {micro_batches} times too large, the sum of the micro-batch "
+                 "gradients: each micro-batch loss is a mean over its rows; weight it by its "
+                 "share len(xb) / len(x) before backward"),
         (last, "it is the last micro-batch's gradient alone: zero the gradients once before "
                "the loop, not inside it, so that backward() adds them up"),
         (unweighted, "it averages the micro-batch means with equal weights, but the micro-"
