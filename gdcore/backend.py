@@ -2,10 +2,15 @@
 
 Plain arithmetic (``+ - * / **`` and their in-place forms) already works on
 both. For everything else a rule asks ``xp = namespace(x)`` and calls
-``xp.sqrt``, ``xp.sign``, ``xp.exp``, ``xp.logaddexp``, ``xp.zeros_like``:
-NumPy and torch spell these the same way. Three in-place helpers with
-torch's names (:func:`lerp_`, :func:`addcmul_`, :func:`addcdiv_`) save the
-large temporaries that plain arithmetic would allocate on every step.
+``xp.sqrt``, ``xp.sign``, ``xp.exp``, ``xp.logaddexp``, ``xp.zeros_like``,
+``xp.maximum``: NumPy and torch spell these the same way. Three in-place
+helpers with torch's names (:func:`lerp_`, :func:`addcmul_`, :func:`addcdiv_`)
+save the large temporaries that plain arithmetic would allocate on every step.
+
+A third kind of value, :class:`TensorList`, stands for several tensors at once:
+its arithmetic, the helpers and its namespace call ``torch._foreach_*`` ops,
+one call for all the tensors, so that the same rule updates a whole parameter
+group without a Python loop over its tensors.
 """
 import sys
 
@@ -18,25 +23,110 @@ def is_tensor(x):
 
 
 def namespace(x):
-    """The module (``numpy`` or ``torch``) whose functions apply to ``x``."""
+    """The module (``numpy`` or ``torch``), or the foreach namespace, whose functions apply to ``x``."""
+    if isinstance(x, TensorList):
+        return foreach
     if is_tensor(x):
         import torch
         return torch
     return np
 
 
+class TensorList:
+    """Several torch tensors that a rule treats as one value, through ``torch._foreach_*`` ops.
+
+    ``a += b``, ``a -= b``, ``a *= b``, ``a /= b`` change every tensor in place
+    (``b`` a number or a TensorList of the same length); ``a + b``, ``a - b``,
+    ``a * b``, ``b * a``, ``a / b`` make new tensors. Each is one foreach call,
+    which applies the same per-tensor operation to each tensor.
+    """
+
+    __slots__ = ("tensors",)
+
+    def __init__(self, tensors):
+        self.tensors = list(tensors)
+
+    def __len__(self):
+        return len(self.tensors)
+
+    def _apply(self, name, other):
+        op = getattr(sys.modules["torch"], f"_foreach_{name}")
+        return op(self.tensors, other.tensors if isinstance(other, TensorList) else other)
+
+    def _inplace(self, name, other):
+        self._apply(f"{name}_", other)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("add", other)
+
+    def __isub__(self, other):
+        return self._inplace("sub", other)
+
+    def __imul__(self, other):
+        return self._inplace("mul", other)
+
+    def __itruediv__(self, other):
+        return self._inplace("div", other)
+
+    def __add__(self, other):
+        return TensorList(self._apply("add", other))
+
+    def __sub__(self, other):
+        return TensorList(self._apply("sub", other))
+
+    def __mul__(self, other):
+        return TensorList(self._apply("mul", other))
+
+    def __truediv__(self, other):
+        return TensorList(self._apply("div", other))
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+
+class foreach:
+    """The namespace of :class:`TensorList` values (what :func:`namespace` returns for them)."""
+
+    @staticmethod
+    def sqrt(x):
+        return TensorList(sys.modules["torch"]._foreach_sqrt(x.tensors))
+
+    @staticmethod
+    def maximum(a, b, out):
+        """a <- max(a, b) entrywise: ``out`` must be ``a`` (the form the rules use)."""
+        if out is not a:
+            raise ValueError("out: foreach.maximum writes into its first argument only")
+        sys.modules["torch"]._foreach_maximum_(a.tensors, b.tensors)
+        return a
+
+
 def lerp_(start, end, weight):
-    """start <- start + weight * (end - start), in place."""
+    """start <- start + weight * (end - start), in place; exactly ``end`` at weight 1.
+
+    For weight >= 0.5 the NumPy path computes end - (1 - weight) * (end - start),
+    as ``torch.lerp`` does, so a weight of 1 leaves no rounding from start behind.
+    """
+    if isinstance(start, TensorList):
+        sys.modules["torch"]._foreach_lerp_(start.tensors, end.tensors, weight)
+        return start
     if is_tensor(start):
         return start.lerp_(end, weight)
     step = end - start
-    step *= weight
-    start += step
+    if abs(weight) < 0.5:
+        step *= weight
+        start += step
+    else:
+        step *= 1 - weight
+        np.subtract(end, step, out=start)
     return start
 
 
 def addcmul_(acc, a, b, value):
     """acc <- acc + value * a * b, in place."""
+    if isinstance(acc, TensorList):
+        sys.modules["torch"]._foreach_addcmul_(acc.tensors, a.tensors, b.tensors, value=value)
+        return acc
     if is_tensor(acc):
         return acc.addcmul_(a, b, value=value)
     term = a * b
@@ -47,6 +137,9 @@ def addcmul_(acc, a, b, value):
 
 def addcdiv_(acc, a, b, value):
     """acc <- acc + value * a / b, in place."""
+    if isinstance(acc, TensorList):
+        sys.modules["torch"]._foreach_addcdiv_(acc.tensors, a.tensors, b.tensors, value=value)
+        return acc
     if is_tensor(acc):
         return acc.addcdiv_(a, b, value=value)
     term = a / b

@@ -45,6 +45,8 @@ class Batches:
         self.order = validate.choice("order", order, ORDERS)
         self.drop_last = bool(drop_last)
         self.full = batch_size is None
+        if seed is not None:
+            seed = validate.non_negative_int("seed", seed)
         self.device = device
         self._cursor = 0  # where the next sequential slice starts
         if device is None:
@@ -52,7 +54,16 @@ class Batches:
         else:
             import torch
             self._torch = torch
-            self._rng = torch.Generator(device=device)
+            try:
+                torch.device(device)
+            except (RuntimeError, TypeError):
+                raise ValueError(f"device must name a torch device, such as 'cpu' or 'cuda', "
+                                 f"got {device!r}") from None
+            try:
+                self._rng = torch.Generator(device=device)
+            except RuntimeError:
+                raise ValueError(f"device {device!r} is not available on this machine "
+                                 "(gdcore.pick_device() names one that is)") from None
             if seed is None:
                 self._rng.seed()  # fresh entropy, like default_rng(None); global RNG untouched
             else:
@@ -100,6 +111,9 @@ class Batches:
         the data in memory.
         """
         for i, a in enumerate(arrays):
+            if getattr(a, "ndim", 0) < 1:
+                raise ValueError(f"arrays[{i}] must be an array with one row per sample, got "
+                                 f"{type(a).__name__} with shape {getattr(a, 'shape', None)}")
             if len(a) != self.n:
                 raise ValueError(f"arrays[{i}] has {len(a)} rows, but the batches cover n={self.n}")
         if self.order != "shuffle" or self.full:

@@ -25,7 +25,13 @@ class Optimizer:
     """Base of the NumPy optimisers: parameters, the rule's state and the step count."""
 
     def __init__(self, params, lr, weight_decay=0.0, **hyper):
-        params = [params] if isinstance(params, np.ndarray) else list(params)
+        if isinstance(params, np.ndarray):
+            params = [params]
+        elif isinstance(params, (list, tuple)):
+            params = list(params)
+        else:
+            raise TypeError(f"params must be a NumPy array or a list of them, got "
+                            f"{type(params).__name__}")
         if not params:
             raise ValueError("params is empty: give at least one array")
         for i, p in enumerate(params):
@@ -39,19 +45,22 @@ class Optimizer:
         self.params = params
         self.lr = schedules.learning_rate(lr)
         self.weight_decay, self.hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
-        self.state = [rules.init_state(self, p) for p in params]
+        self.state = [rules.init_state(self, p, self.hyper) for p in params]
         self.steps = 0
 
     @property
     def current_lr(self):
-        """The learning rate the next step will use."""
+        """The learning rate the next step will use (``ValueError`` if not finite)."""
         return schedules.lr_at(self.lr, self.steps)
 
     def step(self, grads):
         """Update every parameter from its gradient: a NumPy array, or a list of them matching ``params``.
 
-        Raises ``TypeError`` or ``ValueError`` before changing anything if a
-        gradient is not a NumPy array, has the wrong shape or holds NaN or inf.
+        The update is computed in each parameter's dtype (a float16 gradient of
+        a float64 parameter is converted first). Raises ``TypeError`` or
+        ``ValueError`` before changing anything if a gradient is not a NumPy
+        array, has the wrong shape or holds NaN or inf, or if the learning rate
+        of this step is not finite.
         """
         grads = [grads] if isinstance(grads, np.ndarray) else grads
         if not isinstance(grads, (list, tuple)):
@@ -65,6 +74,7 @@ class Optimizer:
             raise ValueError(f"grads has {len(grads)} arrays but there are {len(self.params)} params")
         for i, (g, p) in enumerate(zip(grads, self.params)):
             validate.gradient(f"grads[{i}]" if len(grads) > 1 else "grads", g, p)
+        grads = [g.astype(p.dtype, copy=False) for g, p in zip(grads, self.params)]
         lr, t = self.current_lr, self.steps + 1
         for p, g, state in zip(self.params, grads, self.state):
             for block in self._blocks(p, g, state):
@@ -91,21 +101,45 @@ class Optimizer:
             yield piece[0], piece[1], dict(zip(state, piece[2:]))
 
     def state_dict(self):
-        """A deep copy of the step count and state arrays."""
+        """A deep copy of the step count and the state arrays (``torch.optim``'s names)."""
         return {"steps": self.steps, "state": copy.deepcopy(self.state)}
 
     def load_state_dict(self, state_dict):
-        """Restore what :meth:`state_dict` returned (shapes are checked first)."""
+        """Restore what :meth:`state_dict` returned, as copies in the parameters' dtypes.
+
+        Everything is checked before anything changes: the keys, a step count
+        that is an integer >= 0, one state per parameter with exactly this
+        rule's arrays, each a finite floating-point array of the parameter's shape.
+        """
+        if not isinstance(state_dict, dict) or set(state_dict) != {"steps", "state"}:
+            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"state_dict must be a dict with the keys 'steps' and 'state' "
+                             f"(from state_dict()), got {keys}")
+        steps = validate.non_negative_int("state_dict['steps']", state_dict["steps"])
         state = state_dict["state"]
-        if len(state) != len(self.params) or any(
-                s.keys() != own.keys() or any(s[k].shape != own[k].shape for k in s)
-                for s, own in zip(state, self.state)):
-            raise ValueError("state_dict does not match this optimiser's parameters")
-        self.steps = int(state_dict["steps"])
-        self.state = copy.deepcopy(state)
+        if not isinstance(state, (list, tuple)) or len(state) != len(self.params):
+            raise ValueError(f"state_dict['state'] must hold one state per parameter "
+                             f"({len(self.params)}), got {state!r:.80}")
+        names = self.state_names(self.hyper)
+        loaded = []
+        for i, (entry, p) in enumerate(zip(state, self.params)):
+            where = f"state_dict['state'][{i}]"
+            if not isinstance(entry, dict) or set(entry) != set(names):
+                keys = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+                raise ValueError(f"{where} must hold the arrays {list(names)} of "
+                                 f"{type(self).__name__}, got {keys}")
+            for key in names:
+                value = validate.numpy_float_array(f"{where}[{key!r}]", entry[key])
+                if value.shape != p.shape:
+                    raise ValueError(f"{where}[{key!r}] has shape {value.shape}, but the "
+                                     f"parameter has shape {p.shape}")
+                if not validate.all_finite(value):
+                    raise ValueError(f"{where}[{key!r}] contains NaN or infinite values")
+            loaded.append({key: entry[key].astype(p.dtype, copy=True) for key in names})
+        self.steps, self.state = steps, loaded
 
     def __repr__(self):
-        args = [f"{k}={v!r}" for k, v in {"lr": self.lr, **self.hyper}.items()]
+        args = [f"{self.keywords.get(k, k)}={v!r}" for k, v in {"lr": self.lr, **self.hyper}.items()]
         return f"{type(self).__name__}({', '.join(args)}, weight_decay={self.weight_decay})"
 
 

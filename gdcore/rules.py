@@ -21,6 +21,13 @@ Conventions (and how they map to other books and to ``torch.optim``):
 * Adagrad, RMSprop, Adam: :math:`\varepsilon` is added *outside* the square
   root, :math:`\theta \leftarrow \theta - \alpha\, \hat m / (\sqrt{\hat v} + \varepsilon)`,
   as in Kingma & Ba (2015) and ``torch.optim``.
+* Names: hyperparameters and state arrays carry ``torch.optim``'s names
+  (``momentum``, ``alpha``, ``betas``, ``eps``, ``amsgrad``;
+  ``momentum_buffer``, ``sum``, ``square_avg``, ``exp_avg``, ``exp_avg_sq``,
+  ``max_exp_avg_sq``), so that torch's schedulers and checkpoints work with
+  gdcore's optimisers. Where a constructor keyword differs it is named in
+  the class's docstring: Momentum's ``beta`` is ``momentum``, RMSprop's
+  ``beta`` is ``alpha``.
 * Weight decay :math:`\lambda`: coupled (L2) for every rule,
   :math:`g \leftarrow g + \lambda \theta` before the rule; decoupled for
   AdamW, :math:`\theta \leftarrow \theta - \alpha \lambda \theta` before the
@@ -35,14 +42,28 @@ from .backend import addcdiv_, addcmul_, lerp_, namespace
 class Rule:
     """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
 
+    A constructor passes ``**options`` on to the path's base class (the torch
+    path's ``foreach``). ``update(param, grad, state, lr, t, **hyper)``
+    receives the rule's hyperparameters under ``torch.optim``'s names;
+    ``keywords`` maps a name to the constructor keyword that sets it where
+    the two differ. ``fixed`` lists the hyperparameters of the matching
+    ``torch.optim`` class that the rule does not vary, with the value the
+    rule implies (a parameter group that carries another value is refused).
     ``elementwise`` says that the update acts entry by entry (no norms, no
     matrix products), so the NumPy path may apply it to a large array block
-    by block; a rule that mixes entries must set it to False.
+    by block, and the torch path to all of a group's tensors at once; a rule
+    that mixes entries must set it to False.
     """
 
-    state_names = ()
     decoupled_decay = False
     elementwise = True
+    keywords = {}
+    fixed = {"maximize": False}
+
+    @staticmethod
+    def state_names(hyper):
+        """The names of the state arrays for these hyperparameters (``torch.optim``'s names)."""
+        return ()
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -52,8 +73,10 @@ class Rule:
 class SGD(Rule):
     """Gradient descent: theta <- theta - lr * g  (``torch.optim.SGD``)."""
 
-    def __init__(self, params, lr=1e-3, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    fixed = {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "maximize": False}
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, **options)
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -63,18 +86,24 @@ class SGD(Rule):
 class Momentum(Rule):
     """Heavy-ball momentum (Polyak 1964): v <- beta * v + g;  theta <- theta - lr * v.
 
-    ``torch.optim.SGD(momentum=beta)`` with ``dampening=0``.
+    ``torch.optim.SGD(momentum=beta)`` with ``dampening=0``; ``beta`` is
+    stored as ``momentum`` and v as ``momentum_buffer``, torch's names.
     """
 
-    state_names = ("velocity",)
+    keywords = {"momentum": "beta"}
+    fixed = {"dampening": 0.0, "nesterov": False, "maximize": False}
 
-    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, beta=beta)
+    def __init__(self, params, lr=1e-3, beta=0.9, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, momentum=beta, **options)
 
     @staticmethod
-    def update(param, grad, state, lr, t, beta):
-        v = state["velocity"]
-        v *= beta
+    def state_names(hyper):
+        return ("momentum_buffer",)
+
+    @staticmethod
+    def update(param, grad, state, lr, t, momentum):
+        v = state["momentum_buffer"]
+        v *= momentum
         v += grad
         param -= lr * v
 
@@ -85,28 +114,35 @@ class Nesterov(Momentum):
     ``torch.optim.SGD(momentum=beta, nesterov=True)``.
     """
 
+    fixed = {"dampening": 0.0, "nesterov": True, "maximize": False}
+
     @staticmethod
-    def update(param, grad, state, lr, t, beta):
-        v = state["velocity"]
-        v *= beta
+    def update(param, grad, state, lr, t, momentum):
+        v = state["momentum_buffer"]
+        v *= momentum
         v += grad
-        param -= lr * (grad + beta * v)
+        param -= lr * (grad + momentum * v)
 
 
 class Adagrad(Rule):
     """Adagrad (Duchi et al. 2011): G <- G + g**2;  theta <- theta - lr * g / (sqrt(G) + eps).
 
-    ``torch.optim.Adagrad`` with ``lr_decay=0`` and ``initial_accumulator_value=0``.
+    ``torch.optim.Adagrad`` with ``lr_decay=0`` and
+    ``initial_accumulator_value=0``; G is stored as ``sum``.
     """
 
-    state_names = ("sum_sq",)
+    fixed = {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "maximize": False}
 
-    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, eps=eps)
+    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, eps=eps, **options)
+
+    @staticmethod
+    def state_names(hyper):
+        return ("sum",)
 
     @staticmethod
     def update(param, grad, state, lr, t, eps):
-        sum_sq = state["sum_sq"]
+        sum_sq = state["sum"]
         addcmul_(sum_sq, grad, grad, 1.0)                 # G <- G + g^2
         denom = namespace(param).sqrt(sum_sq)
         denom += eps                                      # sqrt(G) + eps
@@ -116,19 +152,25 @@ class Adagrad(Rule):
 class RMSprop(Rule):
     """RMSprop (Tieleman & Hinton 2012): s <- beta * s + (1 - beta) * g**2;  theta <- theta - lr * g / (sqrt(s) + eps).
 
-    ``beta`` is ``torch.optim.RMSprop``'s ``alpha`` (default 0.99 in both).
+    ``torch.optim.RMSprop`` (``momentum=0``, ``centered=False``); ``beta`` is
+    torch's ``alpha`` (default 0.99 in both) and s is stored as ``square_avg``.
     """
 
-    state_names = ("avg_sq",)
+    keywords = {"alpha": "beta"}
+    fixed = {"momentum": 0.0, "centered": False, "maximize": False}
 
-    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, beta=beta, eps=eps)
+    def __init__(self, params, lr=1e-2, beta=0.99, eps=1e-8, weight_decay=0.0, **options):
+        super().__init__(params, lr, weight_decay, alpha=beta, eps=eps, **options)
 
     @staticmethod
-    def update(param, grad, state, lr, t, beta, eps):
-        avg_sq = state["avg_sq"]
-        avg_sq *= beta
-        addcmul_(avg_sq, grad, grad, 1 - beta)            # s <- beta s + (1 - beta) g^2
+    def state_names(hyper):
+        return ("square_avg",)
+
+    @staticmethod
+    def update(param, grad, state, lr, t, alpha, eps):
+        avg_sq = state["square_avg"]
+        avg_sq *= alpha
+        addcmul_(avg_sq, grad, grad, 1 - alpha)           # s <- beta s + (1 - beta) g^2
         denom = namespace(param).sqrt(avg_sq)
         denom += eps                                      # sqrt(s) + eps
         addcdiv_(param, grad, denom, -lr)                 # theta <- theta - lr g / denom
@@ -141,22 +183,35 @@ class Adam(Rule):
         m_hat = m / (1 - b1**t)             v_hat = v / (1 - b2**t)
         theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
 
+    ``amsgrad=True`` (Reddi, Kale & Kumar 2018) divides by the largest ``v``
+    so far instead, ``v_max <- max(v_max, v)``, ``v_hat = v_max / (1 - b2**t)``,
+    as ``torch.optim.Adam(amsgrad=True)``. State: ``exp_avg`` (m),
+    ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq`` (v_max).
     ``weight_decay`` is L2 (added to g); :class:`AdamW` decouples it.
     """
 
-    state_names = ("m", "v")
+    fixed = {"maximize": False, "decoupled_weight_decay": False}
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay, betas=betas, eps=eps)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, **options):
+        super().__init__(params, lr, weight_decay, betas=betas, eps=eps, amsgrad=amsgrad,
+                         **options)
 
     @staticmethod
-    def update(param, grad, state, lr, t, betas, eps):
+    def state_names(hyper):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
+
+    @staticmethod
+    def update(param, grad, state, lr, t, betas, eps, amsgrad):
         beta1, beta2 = betas
-        m, v = state["m"], state["v"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        xp = namespace(param)
         lerp_(m, grad, 1 - beta1)                         # m <- b1 m + (1 - b1) g
         v *= beta2
         addcmul_(v, grad, grad, 1 - beta2)                # v <- b2 v + (1 - b2) g^2
-        denom = namespace(param).sqrt(v)
+        if amsgrad:
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_max
+        denom = xp.sqrt(v)
         denom /= math.sqrt(1 - beta2 ** t)
         denom += eps                                      # sqrt(v_hat) + eps
         addcdiv_(param, m, denom, -lr / (1 - beta1 ** t))  # theta <- theta - lr m_hat / denom
@@ -169,15 +224,17 @@ class AdamW(Adam):
     """
 
     decoupled_decay = True
+    fixed = {"maximize": False, "decoupled_weight_decay": True}
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, **options):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **options)
 
 
-def init_state(rule, param):
+def init_state(rule, param, hyper):
     """Zero-filled state arrays shaped like ``param``."""
     xp = namespace(param)
-    return {key: xp.zeros_like(param) for key in rule.state_names}
+    return {key: xp.zeros_like(param) for key in rule.state_names(hyper)}
 
 
 def apply_update(rule, param, grad, state, lr, t, weight_decay, hyper):
@@ -190,19 +247,35 @@ def apply_update(rule, param, grad, state, lr, t, weight_decay, hyper):
     rule.update(param, grad, state, lr, t, **hyper)
 
 
+def _betas(name, value):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (beta1, beta2), got {value!r}")
+    return (validate.unit_interval(f"{name}[0]", value[0]),
+            validate.unit_interval(f"{name}[1]", value[1]))
+
+
+#: The check of each hyperparameter, by torch.optim's name.
+CHECKS = {"momentum": validate.unit_interval, "alpha": validate.unit_interval, "betas": _betas,
+          "eps": validate.non_negative, "amsgrad": validate.boolean}
+
+
 def check_hyperparameters(rule, weight_decay, hyper):
-    """Validated copies of ``weight_decay`` and the rule's hyperparameters."""
+    """Validated copies of ``weight_decay`` and the rule's hyperparameters.
+
+    ``hyper`` uses torch.optim's names; a message names the constructor keyword
+    (``rule.keywords``) where it differs.
+    """
     checked = {}
     for key, value in hyper.items():
-        if key == "beta":
-            checked[key] = validate.unit_interval("beta", value)
-        elif key == "betas":
-            if not isinstance(value, (tuple, list)) or len(value) != 2:
-                raise ValueError(f"betas must be a pair (beta1, beta2), got {value!r}")
-            checked[key] = (validate.unit_interval("betas[0]", value[0]),
-                            validate.unit_interval("betas[1]", value[1]))
-        elif key == "eps":
-            checked[key] = validate.non_negative("eps", value)
-        else:
-            raise TypeError(f"{rule.__name__} has no hyperparameter {key!r}")
+        if key not in CHECKS:
+            raise TypeError(f"{key} is not an option of {rule.__name__} on this path")
+        checked[key] = CHECKS[key](rule.keywords.get(key, key), value)
     return validate.non_negative("weight_decay", weight_decay), checked
+
+
+def check_fixed(rule, group, where="param_group"):
+    """Refuse a group whose fixed ``torch.optim`` hyperparameters differ from the rule's."""
+    for key, value in rule.fixed.items():
+        if key in group and group[key] != value:
+            raise ValueError(f"{key}: gdcore's {rule.__name__} has {key}={value!r}, but "
+                             f"{where} has {key}={group[key]!r}")

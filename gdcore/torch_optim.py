@@ -8,6 +8,18 @@ with :class:`TorchOptimizer`; the NumPy path uses the very same rules, so
 give the same numbers. ``lr`` may be a number or a
 :class:`gdcore.schedules.Schedule`, evaluated at each parameter's step count.
 
+``foreach`` (a keyword of every class, and of a parameter group, as in
+``torch.optim``) chooses how a step runs; the numbers are the same either way:
+
+* ``foreach=False``: the rule runs once per tensor (a Python loop; each
+  operation a separate call for each tensor);
+* ``foreach=True``: the rule runs once for all of a group's tensors (of one
+  device, dtype and step count), on :class:`gdcore.backend.TensorList`
+  values whose every operation is one ``torch._foreach_*`` call, which saves
+  the per-tensor Python overhead of models with many small tensors;
+* ``foreach=None`` (the default): ``True`` for tensors on a GPU, else
+  ``False``, as ``torch.optim`` decides.
+
 A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
 other, never both (a torch scheduler rescales a number ``lr``; it cannot
 rescale a Schedule). A Schedule is saved with the ``state_dict`` and loads
@@ -17,7 +29,8 @@ with a plain ``torch.load`` (importing this module allows it for
 import torch
 
 from . import rules, schedules
-from .validate import all_finite
+from .backend import TensorList
+from .validate import all_finite_tensors
 
 # A Schedule is data (a name and numbers), safe to rebuild in torch.load(weights_only=True),
 # the default since torch 2.6; torch < 2.4 has no allow-list (nor that default).
@@ -26,30 +39,53 @@ if hasattr(torch.serialization, "add_safe_globals"):
 
 
 class TorchOptimizer(torch.optim.Optimizer):
-    """Base of the torch optimisers: checks hyperparameters and gradients, then applies the rule."""
+    """Base of the torch optimisers: checks hyperparameters and gradients, then applies the rule.
 
-    def __init__(self, params, lr, weight_decay=0.0, **hyper):
+    Parameter groups carry ``torch.optim``'s hyperparameter names (those the
+    rule varies and, with their fixed values, those of the matching
+    ``torch.optim`` class that it does not), and the state uses torch's names,
+    so torch's schedulers (``OneCycleLR(cycle_momentum=True)`` included) work
+    and ``state_dict()`` loads into the matching ``torch.optim`` optimiser and
+    back (with a number as ``lr``; a step count that torch's SGD does not keep
+    loads as 0).
+    """
+
+    def __init__(self, params, lr, weight_decay=0.0, foreach=None, **hyper):
         lr = schedules.learning_rate(lr)
+        foreach = _foreach_option("foreach", foreach)
         weight_decay, hyper = rules.check_hyperparameters(type(self), weight_decay, hyper)
         self._hyper_names = tuple(hyper)
-        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper})
+        if isinstance(params, torch.Tensor):
+            raise TypeError("params must be an iterable of tensors (e.g. model.parameters() or "
+                            "[p]), of (name, tensor) pairs or of parameter groups (dicts), "
+                            "got a single tensor")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be an iterable of tensors, of (name, tensor) pairs or "
+                            f"of parameter groups (dicts), got {type(params).__name__}") from None
+        if not params:
+            raise ValueError("params is empty: give at least one tensor")
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, **hyper,
+                                  **type(self).fixed, "foreach": foreach})
 
     def add_param_group(self, param_group):
         """Add a group after checking its tensors, ``lr``, ``weight_decay`` and hyperparameters.
 
-        ``param_group["params"]`` (a tensor, or any iterable of them, a generator
-        included) is read once and stored back as a list.
+        ``param_group["params"]`` (a tensor, or any iterable of tensors or of
+        (name, tensor) pairs, a generator included) is read once and stored
+        back as a list.
         """
         group = {**self.defaults, **param_group}
-        schedules.learning_rate(group["lr"])
-        rules.check_hyperparameters(type(self), group["weight_decay"],
-                                    {k: group[k] for k in self._hyper_names})
+        self._check_group(group)
         params = group["params"]
         if isinstance(params, set):
             raise TypeError("params must be an ordered collection such as a list, not a set: "
                             "the order fixes which state belongs to which tensor")
         params = [params] if isinstance(params, torch.Tensor) else list(params)
         for i, p in enumerate(params):
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                p = p[1]                                   # from model.named_parameters()
             if not isinstance(p, torch.Tensor):
                 raise TypeError(f"params[{i}] must be a torch tensor, got {type(p).__name__} "
                                 "(NumPy arrays go to gdcore.optim)")
@@ -59,33 +95,100 @@ class TorchOptimizer(torch.optim.Optimizer):
         param_group["params"] = params
         super().add_param_group(param_group)
 
+    def _check_group(self, group, where="param_group"):
+        """The group's validated hyperparameters (torch's names), or an error naming the bad one."""
+        schedules.learning_rate(group["lr"])
+        _foreach_option(f"{where}['foreach']", group.get("foreach"))
+        rules.check_fixed(type(self), group, where)
+        return rules.check_hyperparameters(type(self), group["weight_decay"],
+                                           {k: group[k] for k in self._hyper_names})
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict of this optimiser or of the matching ``torch.optim`` one.
+
+        Every group's hyperparameters and every state's arrays are checked
+        before anything changes; a step count kept as a tensor becomes an int.
+        """
+        groups = state_dict["param_groups"]
+        for i, group in enumerate(groups):
+            where = f"state_dict['param_groups'][{i}]"
+            missing = [k for k in ("lr", "weight_decay", *self._hyper_names) if k not in group]
+            if missing:
+                raise ValueError(f"{where} lacks {', '.join(map(repr, missing))}, which "
+                                 f"{type(self).__name__} needs")
+            _, hyper = self._check_group(group, where)
+            names = self.state_names(hyper)
+            for index in group["params"]:
+                state = state_dict["state"].get(index, {})
+                lacking = [k for k in names if state and state.get(k) is None]
+                if lacking:
+                    raise ValueError(f"state_dict['state'][{index}] lacks "
+                                     f"{', '.join(map(repr, lacking))}, which "
+                                     f"{type(self).__name__} keeps")
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            state["step"] = int(state.get("step", 0))
+            for key in [k for k, v in state.items() if v is None]:
+                del state[key]                             # torch's SGD keeps momentum_buffer=None
+
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient.
 
-        Raises ``ValueError`` before changing anything if any gradient holds NaN or inf.
+        Raises ``ValueError`` before changing anything if any gradient holds
+        NaN or inf, a group's hyperparameters were set to invalid values, or a
+        schedule's learning rate is not finite.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        work = [(group, p) for group in self.param_groups for p in group["params"]
-                if p.grad is not None]
-        if any(p.grad.is_sparse for _, p in work):
+        work = []                               # (group, hyper, weight decay, [(p, lr, t)])
+        for group in self.param_groups:
+            weight_decay, hyper = self._check_group(group)
+            entries = []
+            for p in group["params"]:
+                if p.grad is not None:
+                    t = self.state.get(p, {}).get("step", 0)   # no state entry made yet
+                    entries.append((p, schedules.lr_at(group["lr"], t), t + 1))
+            work.append((group, hyper, weight_decay, entries))
+        grads = [p.grad for *_, entries in work for p, _, _ in entries]
+        if any(g.is_sparse for g in grads):
             raise TypeError("grads: sparse gradients are not supported; the step was not taken")
-        if work and not all_finite(torch.stack([p.grad.sum() for _, p in work])):
-            if not all(all_finite(p.grad) for _, p in work):
-                raise ValueError("grads contain NaN or infinite values; the step was not taken")
-        for group, p in work:
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state.update(rules.init_state(self, p))
-            lr = schedules.lr_at(group["lr"], state["step"])
-            state["step"] += 1
-            rules.apply_update(self, p, p.grad, state, lr, state["step"], group["weight_decay"],
-                               {k: group[k] for k in self._hyper_names})
+        if not all_finite_tensors(grads):
+            raise ValueError("grads contain NaN or infinite values; the step was not taken")
+        for group, hyper, weight_decay, entries in work:
+            for (device, _, t), (lr, params) in _buckets(entries).items():
+                states = [self.state[p] for p in params]
+                for p, state in zip(params, states):
+                    if not state:
+                        state.update(rules.init_state(self, p, hyper))
+                    state["step"] = t
+                use_foreach = group["foreach"] if group["foreach"] is not None else (
+                    device.type == "cuda")
+                if use_foreach and self.elementwise:
+                    rules.apply_update(self, TensorList(params), TensorList(p.grad for p in params),
+                                       {k: TensorList(s[k] for s in states)
+                                        for k in self.state_names(hyper)},
+                                       lr, t, weight_decay, hyper)
+                else:
+                    for p, state in zip(params, states):
+                        rules.apply_update(self, p, p.grad, state, lr, t, weight_decay, hyper)
         return loss
+
+
+def _foreach_option(name, value):
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{name} must be None, True or False, got {value!r}")
+    return value
+
+
+def _buckets(entries):
+    """(device, dtype, step) -> (lr, tensors): the tensors one foreach call may update together."""
+    buckets = {}
+    for p, lr, t in entries:
+        buckets.setdefault((p.device, p.dtype, t), (lr, []))[1].append(p)
+    return buckets
 
 
 class SGD(rules.SGD, TorchOptimizer):

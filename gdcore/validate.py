@@ -43,6 +43,13 @@ def unit_interval(name, value):
     return float(value)
 
 
+def boolean(name, value):
+    """True or False (NumPy's bool too), nothing else: a switch such as ``amsgrad``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def non_negative_int(name, value):
     """An integer >= 0 (a count that may be zero)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
@@ -61,6 +68,10 @@ def float_array(name, x):
     """A non-empty floating-point NumPy array or torch tensor."""
     if is_tensor(x):
         floating, convert = x.is_floating_point(), f"{name}.double() or {name}.float()"
+    elif isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, whose mask would hide NaN or inf from the "
+                        f"checks; give a plain array (np.ma.filled({name}, 0.0) zeroes the "
+                        "masked entries)")
     elif isinstance(x, np.ndarray):
         floating, convert = np.issubdtype(x.dtype, np.floating), f"{name}.astype(float)"
     else:
@@ -93,6 +104,20 @@ def all_finite(x):
         return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(x.sum())) or bool(np.isfinite(x).all())
+
+
+def all_finite_tensors(tensors):
+    """True when no entry of any of the torch tensors is NaN or infinite.
+
+    One reduction per device (the tensors may live on several): the sums of
+    the tensors on a device, stacked and summed, are finite in the common case.
+    """
+    import torch
+    by_device = {}
+    for x in tensors:
+        by_device.setdefault(x.device, []).append(x)
+    return all(bool(torch.isfinite(torch.stack([x.sum() for x in group]).sum()))
+               or all(all_finite(x) for x in group) for group in by_device.values())
 
 
 def gradient(name, grad, param):

@@ -620,8 +620,181 @@ def schedule_gamma_above_one():
     return (lambda: gd.schedules.step(0.1, step_size=5, gamma=1.5)), []
 
 
+def amsgrad_string(device):
+    ps = torch_params(device)
+    return (lambda: torch_optim.AdamW(ps, amsgrad="yes")), ps
+
+
+def amsgrad_number():
+    ps = params()
+    return (lambda: gd.Adam(ps, amsgrad=1)), ps
+
+
 def warmup_steps_negative():
     return (lambda: gd.schedules.make("cosine", 0.1, total_steps=10, warmup_steps=-1)), []
+
+
+# ------------------------------------------------- found by the fuzz of issue 8
+def schedule_direct_negative_lr():
+    return (lambda: gd.schedules.Schedule("cosine", lr=-0.1, total_steps=10)), []
+
+
+def schedule_direct_nan_lr():
+    return (lambda: gd.schedules.Schedule("constant", lr=float("nan"))), []
+
+
+def schedule_direct_unknown_name():
+    return (lambda: gd.schedules.Schedule("cosine_annealing", lr=0.1)), []
+
+
+def schedule_direct_missing_parameter():
+    return (lambda: gd.schedules.Schedule("cosine", lr=0.1)), []
+
+
+def schedule_name_in_a_list():
+    return (lambda: gd.schedules.make(["cosine"], 0.1, total_steps=10)), []
+
+
+INF_RATE = dict(lr=1e300, gamma=1e10)       # 1e300 at step 0, inf from step 1 on
+
+
+def schedule_rate_inf_numpy():
+    ps = params()
+    opt = gd.Adam(ps, lr=gd.schedules.exponential(**INF_RATE))
+    opt.step(grads_like(ps, 1e-300))
+    return (lambda: opt.step(grads_like(ps))), [opt]
+
+
+def schedule_rate_inf_torch(device):
+    ps = torch_params(device)
+    opt = torch_optim.Momentum(ps, lr=gd.schedules.exponential(**INF_RATE))
+    for p in ps:
+        p.grad = torch.full_like(p, 1e-300)
+    opt.step()
+    return (lambda: opt.step()), [opt]
+
+
+def grad_masked_nan():
+    opt = stepped_numpy(gd.Momentum)
+    grads = grads_like(opt.params)
+    grads[1] = np.ma.array([1.0, np.nan], mask=[False, True])   # the mask hides the NaN
+    return (lambda: opt.step(grads)), [opt]
+
+
+def scalar_params_numpy():
+    return (lambda: gd.SGD(0.5)), []
+
+
+def scalar_params_torch(device):
+    return (lambda: torch_optim.SGD(0.5)), []
+
+
+def numpy_state(opt, **changes):
+    """opt's state dict with ``changes`` made (a key set to ... is removed)."""
+    saved = opt.state_dict()
+    for key, value in changes.items():
+        if value is ...:
+            del saved[key]
+        else:
+            saved[key] = value
+    return saved
+
+
+def load_negative_steps():
+    opt = stepped_numpy()
+    return (lambda: opt.load_state_dict(numpy_state(opt, steps=-5))), [opt]
+
+
+def load_fractional_steps():
+    opt = stepped_numpy()
+    return (lambda: opt.load_state_dict(numpy_state(opt, steps=2.7))), [opt]
+
+
+def load_without_steps():
+    opt = stepped_numpy()
+    return (lambda: opt.load_state_dict(numpy_state(opt, steps=...))), [opt]
+
+
+def load_int64_state():
+    opt = stepped_numpy(gd.Momentum)
+    saved = opt.state_dict()
+    saved["state"][1]["momentum_buffer"] = np.ones(2, dtype=np.int64)   # the last parameter's
+    return (lambda: opt.load_state_dict(saved)), [opt]
+
+
+def load_state_lacking_an_array():
+    opt = stepped_numpy()
+    saved = opt.state_dict()
+    del saved["state"][1]["exp_avg_sq"]
+    return (lambda: opt.load_state_dict(saved)), [opt]
+
+
+def load_torch_state_lacking_an_array(device):
+    opt, ps = stepped_torch(device=device)
+    saved = copy.deepcopy(opt.state_dict())
+    del saved["state"][1]["exp_avg_sq"]
+    return (lambda: opt.load_state_dict(saved)), [opt]
+
+
+def load_torch_sgd_with_momentum_into_sgd(device):
+    ps = torch_params(device)
+    reference = torch.optim.SGD(ps, lr=0.1, momentum=0.9)
+    opt = torch_optim.SGD(torch_params(device), lr=0.1)
+    return (lambda: opt.load_state_dict(reference.state_dict())), [opt]
+
+
+def group_with_nesterov_into_momentum(device):
+    opt, ps = stepped_torch(torch_optim.Momentum, device)
+    extra = torch.zeros(2, dtype=torch.float64, device=device, requires_grad=True)
+    return (lambda: opt.add_param_group({"params": [extra], "nesterov": True})), [opt]
+
+
+def batches_seed_string():
+    return (lambda: gd.Batches(10, 2, seed="abc")), []
+
+
+def batches_seed_negative():
+    return (lambda: gd.Batches(10, 2, seed=-1)), []
+
+
+def batches_seed_fraction():
+    return (lambda: gd.Batches(10, 2, seed=1.5)), []
+
+
+def batches_device_nonsense():
+    return (lambda: gd.Batches(10, 2, device="nonsense")), []
+
+
+def batches_of_a_scalar():
+    batches = gd.Batches(10, 2, seed=0)
+    return (lambda: next(batches.of(np.array(1.0)))), [batches]
+
+
+FUZZ_CASES = [
+    (schedule_direct_negative_lr, ValueError, "lr"),
+    (schedule_direct_nan_lr, ValueError, "lr"),
+    (schedule_direct_unknown_name, ValueError, "name"),
+    (schedule_direct_missing_parameter, TypeError, "total_steps"),
+    (schedule_name_in_a_list, ValueError, "name"),
+    (schedule_rate_inf_numpy, ValueError, "lr"),
+    (schedule_rate_inf_torch, ValueError, "lr"),
+    (grad_masked_nan, TypeError, "grads"),
+    (scalar_params_numpy, TypeError, "params"),
+    (scalar_params_torch, TypeError, "params"),
+    (load_negative_steps, ValueError, "state_dict"),
+    (load_fractional_steps, ValueError, "state_dict"),
+    (load_without_steps, ValueError, "state_dict"),
+    (load_int64_state, TypeError, "state_dict"),
+    (load_state_lacking_an_array, ValueError, "state_dict"),
+    (load_torch_state_lacking_an_array, ValueError, "state_dict"),
+    (load_torch_sgd_with_momentum_into_sgd, ValueError, "momentum"),
+    (group_with_nesterov_into_momentum, ValueError, "nesterov"),
+    (batches_seed_string, ValueError, "seed"),
+    (batches_seed_negative, ValueError, "seed"),
+    (batches_seed_fraction, ValueError, "seed"),
+    (batches_device_nonsense, ValueError, "device"),
+    (batches_of_a_scalar, ValueError, "arrays"),
+]
 
 
 MORE_CASES = [
@@ -639,10 +812,12 @@ MORE_CASES = [
     (fit_min_delta_negative, ValueError, "min_delta"),
     (schedule_gamma_above_one, ValueError, "gamma"),
     (warmup_steps_negative, ValueError, "warmup_steps"),
+    (amsgrad_string, TypeError, "amsgrad"),
+    (amsgrad_number, TypeError, "amsgrad"),
 ]
 
 
-ALL_CASES = CASES + MORE_CASES
+ALL_CASES = CASES + MORE_CASES + FUZZ_CASES
 TORCH_CASES = [c for c in ALL_CASES if "device" in inspect.signature(c[0]).parameters]
 NUMPY_CASES = [c for c in ALL_CASES if c not in TORCH_CASES]
 

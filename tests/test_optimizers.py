@@ -139,6 +139,8 @@ DEFAULTS = {
     "RMSprop": ({}, torch.optim.RMSprop, {}),
     "Adam": ({}, torch.optim.Adam, {}),
     "AdamW": ({}, torch.optim.AdamW, {}),
+    "Adam-amsgrad": ({"amsgrad": True}, torch.optim.Adam, {"amsgrad": True}),
+    "AdamW-amsgrad": ({"amsgrad": True}, torch.optim.AdamW, {"amsgrad": True}),
 }
 
 S = gd.schedules
@@ -161,12 +163,20 @@ NON_DEFAULTS = {
     "AdamW": ({"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1},
               S.cosine(0.02, total_steps=120, min_lr=0.002),
               torch.optim.AdamW, {"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1}),
+    "Adam-amsgrad": ({"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "amsgrad": True},
+                     S.step(0.02, step_size=25, gamma=0.5),
+                     torch.optim.Adam, {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01,
+                                        "amsgrad": True}),
+    "AdamW-amsgrad": ({"betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.1, "amsgrad": True},
+                      S.warmup(S.cosine(0.02, total_steps=120), warmup_steps=10),
+                      torch.optim.AdamW, {"betas": (0.85, 0.995), "eps": 1e-7,
+                                          "weight_decay": 0.1, "amsgrad": True}),
 }
 
-# gdcore's state names and torch.optim's for the same quantities.
-TORCH_STATE_NAMES = {"velocity": "momentum_buffer", "sum_sq": "sum", "avg_sq": "square_avg",
-                     "m": "exp_avg", "v": "exp_avg_sq"}
 
+def gd_class(module, case):
+    """The class of a case such as "Adam-amsgrad" (the part before the dash) in ``module``."""
+    return getattr(module, case.split("-")[0])
 
 def assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params, steps=STEPS):
     assert np_opt.steps == steps
@@ -174,10 +184,11 @@ def assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params, steps=STEP
         ours, theirs = gd_opt.state[p], ref_opt.state[q]
         assert ours["step"] == steps
         assert float(theirs.get("step", steps)) == steps
-        names = type(gd_opt).state_names
+        # gdcore uses torch.optim's state names (torch's SGD keeps momentum_buffer=None)
+        names = {key for key, value in theirs.items() if key != "step" and value is not None}
         assert set(ours) == {"step", *names}
         for name in names:
-            assert_close(ours[name].cpu(), theirs[TORCH_STATE_NAMES[name]].cpu(),
+            assert_close(ours[name].cpu(), theirs[name].cpu(),
                          f"torch-path state {name!r} of parameter {i}")
             assert_close(np_opt.state[i][name], ours[name].cpu(),
                          f"NumPy-path state {name!r} of parameter {i}")
@@ -190,8 +201,8 @@ def test_default_hyperparameters_match_torch_optim(name, device):
     # gdcore with none at all: equal results prove the defaults equal too.
     ref, ref_opt, ref_params = run_torch(lambda ps: torch_cls(ps, **torch_kwargs), device)
     ours, gd_opt, gd_params = run_torch(
-        lambda ps: getattr(torch_optim, name)(ps, **gd_kwargs), device)
-    numpy, np_opt = run_numpy(lambda ps: getattr(gd, name)(ps, **gd_kwargs))
+        lambda ps: gd_class(torch_optim, name)(ps, **gd_kwargs), device)
+    numpy, np_opt = run_numpy(lambda ps: gd_class(gd, name)(ps, **gd_kwargs))
     assert_same_trajectory(ours, ref, f"{name} torch path vs torch.optim")
     assert_same_trajectory(numpy, ref, f"{name} NumPy path vs torch.optim")
     assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params)
@@ -204,11 +215,13 @@ def test_hyperparameters_weight_decay_and_schedule_match_torch_optim(name, devic
     ref, ref_opt, ref_params = run_torch(lambda ps: torch_cls(ps, lr=lr0, **torch_kwargs),
                                          device, torch_scheduler(schedule))
     ours, gd_opt, gd_params = run_torch(
-        lambda ps: getattr(torch_optim, name)(ps, lr=schedule, **gd_kwargs), device)
-    numpy, np_opt = run_numpy(lambda ps: getattr(gd, name)(ps, lr=schedule, **gd_kwargs))
+        lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, **gd_kwargs), device)
+    numpy, np_opt = run_numpy(lambda ps: gd_class(gd, name)(ps, lr=schedule, **gd_kwargs))
     assert_same_trajectory(ours, ref, f"{name} torch path vs torch.optim")
     assert_same_trajectory(numpy, ref, f"{name} NumPy path vs torch.optim")
     assert_same_state(np_opt, gd_opt, gd_params, ref_opt, ref_params)
+    if gd_kwargs.get("amsgrad"):   # the maximum was taken somewhere, so AMSGrad changed the run
+        assert any(np.any(s["max_exp_avg_sq"] > s["exp_avg_sq"]) for s in np_opt.state)
     # the schedule really varied the rate over the run
     rates = schedule.values(STEPS)
     assert rates.max() > 1.2 * rates.min()
@@ -289,7 +302,9 @@ def test_float32_torch_path_matches_torch_optim(device):
 # ---------------------------------------------------------- state_dict round trips
 NAMES = list(DEFAULTS)
 HYPER = {"SGD": {}, "Momentum": {"beta": 0.8}, "Nesterov": {"beta": 0.8}, "Adagrad": {},
-         "RMSprop": {"beta": 0.9}, "Adam": {"betas": (0.8, 0.9)}, "AdamW": {"betas": (0.8, 0.9)}}
+         "RMSprop": {"beta": 0.9}, "Adam": {"betas": (0.8, 0.9)}, "AdamW": {"betas": (0.8, 0.9)},
+         "Adam-amsgrad": {"betas": (0.8, 0.9), "amsgrad": True},
+         "AdamW-amsgrad": {"betas": (0.8, 0.9), "amsgrad": True}}
 
 
 @given(name=st.sampled_from(NAMES), total=st.integers(1, 12), data=st.data(),
@@ -299,7 +314,7 @@ def test_numpy_state_dict_round_trip_continues_identically(name, total, data, sc
     lr = S.exponential(0.03, gamma=0.9) if scheduled else 0.03
 
     def make(ps):
-        return getattr(gd, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
+        return gd_class(gd, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
 
     straight, _ = run_numpy(make, steps=total)
 
@@ -342,7 +357,7 @@ def assert_states_equal(a, b):
 @pytest.mark.parametrize("name", NAMES)
 def test_numpy_load_own_state_dict_changes_nothing(name):
     params = [p.copy() for p in INITIAL]
-    opt = getattr(gd, name)(params, lr=0.01)
+    opt = gd_class(gd, name)(params, lr=0.01, **HYPER[name])
     for _ in range(3):
         opt.step(numpy_grads(params))
     before = opt.state_dict()
@@ -366,7 +381,7 @@ def test_torch_state_dict_round_trip_continues_identically(device, name, total, 
     batch = torch_data(device)
 
     def make(ps):
-        return getattr(torch_optim, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
+        return gd_class(torch_optim, name)(ps, lr=lr, weight_decay=0.01, **HYPER[name])
 
     def train(opt, params, steps):
         torch_steps(opt, params, batch, steps)
@@ -453,9 +468,9 @@ def test_numpy_path_on_large_arrays_equals_the_rule_on_whole_arrays(name, layout
     shape = (3, optim.BLOCK // 2 + 37)          # 1.5 blocks and a ragged end
     theta = np.asarray(rng.standard_normal(shape).astype(np.float32), order=layout)
     reference = theta.copy(order=layout)
-    cls = getattr(gd, name)
+    cls = gd_class(gd, name)
     opt = cls(theta, lr=S.exponential(0.01, gamma=0.9), weight_decay=0.01, **HYPER[name])
-    state = rules.init_state(cls, reference)
+    state = rules.init_state(cls, reference, opt.hyper)
     for t in range(4):
         grad = np.asarray(rng.standard_normal(shape).astype(np.float32), order=layout)
         opt.step(grad)
@@ -481,3 +496,202 @@ def test_rule_that_is_not_elementwise_sees_whole_arrays():
     theta = np.zeros(3 * optim.BLOCK)
     NormalisedGD(theta, lr=1.0).step(np.ones_like(theta))
     np.testing.assert_allclose(theta, -1 / np.sqrt(theta.size))
+
+
+# ------------------------------------------------- found by the fuzz of issue 8
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.5, 0.7, 1.0])
+def test_numpy_lerp_equals_torch_lerp_and_is_exact_at_weight_one(weight):
+    from gdcore import backend
+    start, end = np.array([100.0, -3.0, 1e-300]), np.array([1e-15, 7.0, 2.0])
+    expected = torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy()
+    np.testing.assert_allclose(backend.lerp_(start.copy(), end, weight), expected,
+                               rtol=1e-15, atol=1e-13)   # torch fuses a multiply-add
+    if weight == 1.0:
+        np.testing.assert_array_equal(backend.lerp_(start.copy(), end, weight), end)
+
+
+def test_adam_without_averaging_keeps_the_last_gradient_exactly():
+    """betas = (0, 0): m is the last gradient, 1e-15 after 100, as in torch.optim."""
+    theta, p = np.zeros(1), torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    ours, ref = gd.Adam(theta, lr=0.1, betas=(0.0, 0.0)), torch.optim.Adam([p], lr=0.1,
+                                                                            betas=(0.0, 0.0))
+    for g in (100.0, 1e-15):
+        ours.step(np.array([g]))
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        ref.step()
+    assert ours.state[0]["exp_avg"][0] == ref.state[p]["exp_avg"].item() == 1e-15
+    np.testing.assert_allclose(theta, p.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Adam", "RMSprop", "Adagrad", "Momentum"])
+def test_float16_gradients_of_float64_parameters_are_computed_in_float64(name):
+    """g * g = 90,000 overflows float16 (max 65,504); the step must not see that."""
+    grads = [np.array([300.0, -2.0, 0.001]), np.array([-250.0, 1e-3, 400.0])]
+    thetas = []
+    for dtype in (np.float16, np.float64):
+        theta = np.zeros(3)
+        opt = getattr(gd, name)(theta, lr=0.01)
+        for g in grads:
+            opt.step(g.astype(dtype))
+        thetas.append(theta)
+    exact = [g.astype(np.float16).astype(np.float64) for g in grads]   # the values given
+    theta = np.zeros(3)
+    opt = getattr(gd, name)(theta, lr=0.01)
+    for g in exact:
+        opt.step(g)
+    np.testing.assert_array_equal(thetas[0], theta)
+    assert np.all(np.abs(thetas[0]) > 1e-4)          # every coordinate moved
+
+
+def test_named_parameters_are_accepted_like_torch_optim():
+    runs = []
+    for cls in (torch_optim.Adam, torch.optim.Adam):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                                    torch.nn.Linear(3, 1)).double()
+        opt = cls(model.named_parameters(), lr=0.01)
+        x, y = torch_data("cpu")
+        for _ in range(5):
+            opt.zero_grad()
+            ((model(x)[:, 0] - y) ** 2).mean().backward()
+            opt.step()
+        runs.append((opt.param_groups[0]["param_names"], [p.detach() for p in model.parameters()]))
+    (names, ours), (ref_names, ref) = runs
+    assert names == ref_names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    for a, e in zip(ours, ref):
+        torch.testing.assert_close(a, e, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU besides the CPU")
+def test_parameters_on_two_devices_step_and_refuse_nan():
+    ps = [torch.ones(3, dtype=torch.float64, requires_grad=True),
+          torch.ones(2, dtype=torch.float64, device="cuda", requires_grad=True)]
+    opt = torch_optim.Adam(ps, lr=0.1)
+    for p in ps:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    ps[1].grad[0] = float("nan")
+    with pytest.raises(ValueError, match="^grads"):
+        opt.step()
+    assert all(opt.state[p]["step"] == 1 for p in ps)
+
+
+# Implementation switches of torch.optim, not hyperparameters of the method.
+SWITCHES = {"foreach", "fused", "capturable", "differentiable"}
+
+
+@pytest.mark.parametrize("name", DEFAULTS)
+def test_param_groups_carry_torch_optim_hyperparameters(name):
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    ours = gd_class(torch_optim, name)([torch.zeros(2, requires_grad=True)], **gd_kwargs)
+    ref = torch_cls([torch.zeros(2, requires_grad=True)], **torch_kwargs)
+    (group,), (ref_group,) = ours.param_groups, ref.param_groups
+    for key in set(ref_group) - SWITCHES - {"params"}:
+        assert key in group, f"{name}'s param group lacks torch.optim's {key!r}"
+        assert group[key] == ref_group[key], key
+
+
+ONE_CYCLE = {"Momentum": ({}, torch.optim.SGD, {"momentum": 0.9}),
+             "Nesterov": ({}, torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+             "Adam-amsgrad": DEFAULTS["Adam-amsgrad"], "AdamW": DEFAULTS["AdamW"]}
+
+
+@pytest.mark.parametrize("name", ONE_CYCLE)
+def test_one_cycle_with_cycled_momentum_matches_torch_optim(name, device):
+    gd_kwargs, torch_cls, torch_kwargs = ONE_CYCLE[name]
+
+    def scheduler(opt):
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=STEPS,
+                                                   cycle_momentum=True)
+
+    ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=0.01, **torch_kwargs), device, scheduler)
+    ours, opt, _ = run_torch(lambda ps: gd_class(torch_optim, name)(ps, lr=0.01, **gd_kwargs),
+                             device, scheduler)
+    assert_same_trajectory(ours, ref, f"{name} under OneCycleLR")
+    momentum = opt.param_groups[0].get("momentum", opt.param_groups[0].get("betas", [None])[0])
+    assert abs(momentum - 0.95) < 1e-3      # the scheduler cycled it (0.95 -> 0.85 -> 0.95)
+
+
+@pytest.mark.parametrize("name", DEFAULTS)
+@pytest.mark.parametrize("direction", ["gdcore to torch.optim", "torch.optim to gdcore"])
+def test_state_dict_loads_into_the_torch_optim_counterpart(name, direction, device):
+    """Train 6 steps with one, continue 6 with the other from its state dict:
+    the parameters equal those of 12 steps of torch.optim alone."""
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    lr = 0.01
+    make_gd = lambda ps: gd_class(torch_optim, name)(ps, lr=lr, weight_decay=0.01,  # noqa: E731
+                                                      **gd_kwargs)
+    make_ref = lambda ps: torch_cls(ps, lr=lr, weight_decay=0.01, **torch_kwargs)  # noqa: E731
+    first, second = (make_gd, make_ref) if direction.startswith("gdcore") else (make_ref, make_gd)
+    batch = torch_data(device)
+    straight = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    torch_steps(make_ref(straight), straight, batch, 12)
+    params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+    opt = first(params)
+    torch_steps(opt, params, batch, 6)
+    saved = copy.deepcopy(opt.state_dict())
+    new = second(params)
+    new.load_state_dict(saved)
+    torch_steps(new, params, batch, 6)
+    for a, e, start in zip(params, straight, INITIAL):
+        assert_close(a.detach().cpu().numpy() - start, e.detach().cpu().numpy() - start,
+                     f"{name}, {direction}")
+
+
+# ------------------------------------------------ foreach: all of a group's tensors at once
+def assert_identical_trajectory(actual, expected, label):
+    for t, (params_a, params_e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(params_a, params_e)):
+            np.testing.assert_array_equal(a, e, err_msg=f"{label}, step {t + 1}, parameter {i}")
+
+
+@pytest.mark.parametrize("name", NON_DEFAULTS)
+def test_foreach_equals_the_per_tensor_path_and_torch_optim(name, device):
+    """Same rule code on TensorLists: bitwise the per-tensor result on the CPU (the
+    foreach ops run the same kernels tensor by tensor), to rounding on a GPU."""
+    gd_kwargs, schedule, torch_cls, torch_kwargs = NON_DEFAULTS[name]
+    runs = {}
+    for foreach in (False, True):
+        runs[foreach], opt, _ = run_torch(
+            lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, foreach=foreach, **gd_kwargs),
+            device, steps=40)
+        assert opt.param_groups[0]["foreach"] is foreach
+    if device == "cpu":
+        assert_identical_trajectory(runs[True], runs[False], f"{name} foreach vs per tensor")
+    else:
+        assert_same_trajectory(runs[True], runs[False], f"{name} foreach vs per tensor")
+    lr0 = base_lr(schedule)
+    ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=lr0, **torch_kwargs), device,
+                        torch_scheduler(schedule), steps=40)
+    assert_same_trajectory(runs[True], ref, f"{name} foreach vs torch.optim")
+
+
+@pytest.mark.parametrize("name", ["Adam-amsgrad", "Momentum", "RMSprop"])
+def test_foreach_with_groups_and_unequal_step_counts_equals_torch_optim(name, device):
+    """Two groups (one foreach, one not), and a tensor that skips every third step, so
+    that a group holds tensors at different step counts (and bias corrections)."""
+    gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
+    batch = torch_data(device)
+    results = []
+    for make in (lambda g: gd_class(torch_optim, name)(g, lr=0.01, foreach=True, **gd_kwargs),
+                 lambda g: torch_cls(g, lr=0.01, **torch_kwargs)):
+        params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
+        opt = make([{"params": params[:2]},
+                    {"params": params[2:], "lr": 0.003, "weight_decay": 0.1, "foreach": False}])
+        for step in range(30):
+            opt.zero_grad()
+            model_loss(params, *batch).backward()
+            if step % 3 == 2:
+                params[1].grad = None                      # b skips this step
+            opt.step()
+        results.append([p.detach().cpu().numpy() for p in params])
+    for a, e, start in zip(*results, INITIAL):
+        assert_close(a - start, e - start, f"{name} with groups")
+
+
+def test_foreach_option_is_checked():
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match="^foreach must be None, True or False"):
+        torch_optim.Adam([p], foreach="yes")
+    with pytest.raises(TypeError, match="^foreach is not an option of Adam"):
+        gd.Adam(np.zeros(2), foreach=True)                 # the NumPy path has no such switch

@@ -162,3 +162,20 @@ def test_growing_exponential_reaches_inf_without_error_or_warning():
         assert schedule(1023) == 2.0 ** 1023
         assert schedule(1024) == math.inf == schedule(10 ** 6)
         assert S.exponential(1.0, gamma=0.5)(10 ** 6) == 0.0
+
+
+def test_schedule_built_directly_takes_the_functions_defaults_and_checks():
+    direct = S.Schedule("cosine", lr=0.1, total_steps=20)
+    np.testing.assert_array_equal(direct.values(30), S.cosine(0.1, total_steps=20).values(30))
+    assert repr(direct) == repr(S.cosine(0.1, total_steps=20))
+    with pytest.raises(TypeError, match="^gamma is not a parameter of the cosine schedule"):
+        S.Schedule("cosine", lr=0.1, total_steps=20, gamma=0.5)
+
+
+def test_optimiser_refuses_an_infinite_rate_and_then_goes_on_with_a_finite_one():
+    theta = np.zeros(2)
+    opt = gd.SGD(theta, lr=S.exponential(1.0, gamma=2.0))
+    opt.steps = 1024                                  # where the rate passes the float range
+    with pytest.raises(ValueError, match=r"^lr: the schedule .* gives inf at step 1024"):
+        opt.step(np.ones(2))
+    assert opt.steps == 1024 and np.all(theta == 0)
