@@ -228,7 +228,7 @@ ADAM_BYTES_PER_PARAMETER = 28  # float32: read p, grad, m, v (16 bytes); write p
 
 def adam_step_bandwidth(make_optimizer, shapes, device="cpu", repeats=5):
     """GB/s of one Adam step over float32 parameters of the given ``shapes``, counting
-    :data:`ADAM_BYTES_PER_PARAMETER` bytes per parameter.
+    ``ADAM_BYTES_PER_PARAMETER`` (28) bytes per parameter.
 
     ``make_optimizer(params)`` builds the optimiser (any Adam with ``step()``); the
     gradients are fixed random numbers, so every step does the same work.
