@@ -17,7 +17,7 @@ from .problems import (DoubleWell, L1Penalty, L2Penalty, LinearRegression, Logis
                        one_coefficient_problem, standardize)
 from .train import History, RangeTest, fit, lr_range_test
 
-_LAZY = ("torch_optim", "plots", "widgets", "checks", "race")
+_LAZY = ("torch_optim", "plots", "widgets", "checks", "race", "nn", "distributed")
 
 
 def __getattr__(name):

@@ -594,3 +594,101 @@ def check_logsumexp(logsumexp_fn):
             return _verdict(False, f"row {rows[i].tolist()} gives {mine:.6g}, expected {ref:.6g}")
     return _verdict(True, "your log-sum-exp is right on ordinary logits and stays finite "
                           "and exact at ±1000")
+
+
+def check_accumulated_gradient(accumulate, micro_batches=4, seed=0):
+    """Check ``accumulate(model, x, y, micro_batches)``, a learner's gradient accumulation:
+    afterwards every parameter's ``.grad`` must hold the gradient of the mean
+    cross-entropy over all rows, as one big batch gives (:func:`gdcore.nn.batch_gradient`).
+
+    The test batch of 30 rows does not split evenly, so unweighted micro-batch means
+    are caught too. A wrong answer is compared with the usual slips and named.
+    """
+    import torch
+
+    from .nn import batch_gradient, flat_gradient, mlp
+    micro_batches = validate.positive_int("micro_batches", micro_batches)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (30,), generator=g)
+    model = mlp([3, 8, 4], seed=seed, dtype=torch.float64)
+    reference = batch_gradient(model, x, y)
+    model.zero_grad()
+    try:
+        accumulate(model, x, y, micro_batches)
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return _verdict(False, f"your function raised {type(exc).__name__}: {exc}")
+    if any(p.grad is None for p in model.parameters()):
+        return _verdict(False, "after your function some parameters have no .grad: call "
+                               "backward() on each micro-batch's loss")
+    yours = flat_gradient(model)
+    if torch.allclose(yours, reference, rtol=1e-10, atol=1e-12):
+        return _verdict(True, f"{micro_batches} micro-batches give the gradient of the whole "
+                              "batch of 30 rows")
+    pieces = list(zip(x.tensor_split(micro_batches), y.tensor_split(micro_batches)))
+    last = batch_gradient(model, *pieces[-1])
+    summed = sum(batch_gradient(model, xb, yb) for xb, yb in pieces)
+    unweighted = summed / micro_batches
+    model.zero_grad()
+    slips = [
+        (summed, f"it is about {micro_batches} times too large, the sum of the micro-batch "
+                 "gradients: each micro-batch loss is a mean over its rows; weight it by its "
+                 "share len(xb) / len(x) before backward"),
+        (last, "it is the last micro-batch's gradient alone: zero the gradients once before "
+               "the loop, not inside it, so that backward() adds them up"),
+        (unweighted, "it averages the micro-batch means with equal weights, but the micro-"
+                     "batches differ in size (30 rows do not split evenly): weight each "
+                     "by len(xb) / len(x)"),
+    ]
+    for expected, message in slips:
+        if torch.allclose(yours, expected, rtol=1e-10, atol=1e-12):
+            return _verdict(False, message)
+    i = int((yours - reference).abs().argmax())
+    return _verdict(False, f"your gradient differs from the whole batch's at entry {i}: yours "
+                           f"{float(yours[i]):.6g}, expected {float(reference[i]):.6g}")
+
+
+def _average_check_worker(rank, world_size, average, seed):
+    """One worker of :func:`check_gradient_average`: its share's gradient, averaged by ``average``."""
+    import torch
+
+    from .nn import batch_gradient, flat_gradient, mlp
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(12 * world_size, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (12 * world_size,), generator=g)
+    model = mlp([3, 8, 4], seed=seed, dtype=torch.float64)
+    whole = batch_gradient(model, x, y).numpy()
+    own = batch_gradient(model, x[rank::world_size], y[rank::world_size]).numpy()
+    try:
+        average(model)
+    except Exception as exc:  # the learner's code failed: report it, do not hang the others
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"whole": whole, "own": own, "yours": flat_gradient(model).numpy()}
+
+
+def check_gradient_average(average, world_size=3, seed=0):
+    """Check ``average(model)``, a learner's gradient averaging: run it in ``world_size``
+    gloo processes (:func:`gdcore.distributed.launch`) after each computed its share's
+    gradient; every worker's ``.grad`` must then be the gradient of the whole batch."""
+    import numpy as np
+
+    from .distributed import launch
+    try:
+        results = launch(_average_check_worker, world_size, average, seed, timeout=60)
+    except RuntimeError as exc:
+        return _verdict(False, f"the workers failed: {str(exc).splitlines()[0]}")
+    for rank, r in enumerate(results):
+        if "error" in r:
+            return _verdict(False, f"your function raised {r['error']} on worker {rank}")
+    k = world_size
+    for rank, r in enumerate(results):
+        if np.allclose(r["yours"], r["whole"], rtol=1e-10, atol=1e-12):
+            continue
+        if np.allclose(r["yours"], k * r["whole"], rtol=1e-10, atol=1e-12):
+            return _verdict(False, f"the gradients are {k} times too large: all_reduce sums; "
+                                   "divide by dist.get_world_size()")
+        if np.allclose(r["yours"], r["own"], rtol=1e-10, atol=1e-12):
+            return _verdict(False, f"worker {rank} still has its own gradient: the all-reduce "
+                                   "did not change .grad (reduce the tensor in place)")
+        return _verdict(False, f"worker {rank}'s gradient is not the mean over the workers")
+    return _verdict(True, f"all {k} workers hold the gradient of the whole batch")

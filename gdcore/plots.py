@@ -311,3 +311,68 @@ def animate_frames(draw, frames, figsize=(5, 4), interval=400, ncols=1):
     anim = animation.FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+def decision_regions(model, x, y, ax=None, xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), resolution=150,
+                     title=None):
+    """The plane coloured by a torch classifier's predicted class, with the points
+    ``x`` (shape (n, 2)) coloured by their labels ``y``."""
+    from .nn import grid_predictions
+    ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
+    x, y = to_numpy(x), to_numpy(y)
+    classes = int(y.max()) + 1
+    xs, ys, labels = grid_predictions(model, xlim, ylim, resolution)
+    cmap = plt.get_cmap("tab10")
+    ax.contourf(xs, ys, labels, levels=np.arange(classes + 1) - 0.5, alpha=0.25,
+                colors=[cmap(c) for c in range(classes)])
+    ax.scatter(x[:, 0], x[:, 1], c=[cmap(c) for c in y], s=8, edgecolors="none")
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def animate_decision_regions(models, x, y, titles, interval=400, figsize=(4.5, 4.5), **options):
+    """An animation with one frame per model in ``models`` (e.g. copies of one network
+    taken during training), each drawn by :func:`decision_regions` with its title.
+    Render it with :func:`animation_html`."""
+    fig, ax = plt.subplots(figsize=figsize)
+
+    def draw(k):
+        ax.clear()
+        decision_regions(models[k], x, y, ax=ax, title=titles[k], **options)
+        return []
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(models), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def animate_ring_all_reduce(workers, interval=900, figsize=(7, 3.2)):
+    """The ring all-reduce among ``workers`` processes, one frame per step of
+    :func:`gdcore.distributed.ring_all_reduce`: a row per worker, a cell per chunk,
+    shaded by how many workers' values that copy of the chunk already holds."""
+    from .distributed import ring_all_reduce
+    steps = ring_all_reduce(np.zeros((workers, workers)))["history"]
+    fig, ax = plt.subplots(figsize=figsize)
+
+    def draw(s):
+        ax.clear()
+        counts = steps[s]
+        ax.imshow(counts, cmap="Blues", vmin=0, vmax=workers, aspect="auto")
+        for i in range(workers):
+            for c in range(workers):
+                ax.text(c, i, f"{int(counts[i, c])}/{workers}", ha="center", va="center",
+                        fontsize=9, color="black" if counts[i, c] < workers * 0.7 else "white")
+        ax.set_xticks(range(workers), [f"chunk {c}" for c in range(workers)])
+        ax.set_yticks(range(workers), [f"worker {i}" for i in range(workers)])
+        phase = ("start" if s == 0 else f"reduce-scatter, step {s}" if s < workers
+                 else f"all-gather, step {s - workers + 1}")
+        ax.set_title(f"{phase}: contributions summed into each copy", fontsize=10)
+        return []
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(steps), interval=interval, blit=False)
+    plt.close(fig)
+    return anim

@@ -463,3 +463,77 @@ def explore_classifier(X, y, lr=0.05, epochs=30, batch_size=32, val_fraction=0.3
         batch_size=widgets.SelectionSlider(options=[1, 4, 16, 32, 64, 128], value=batch_size,
                                            description="batch size", continuous_update=False,
                                            style=_LABEL))
+
+
+def explore_mlp(x, y, hidden=32, layers=2, lr=0.01, epochs=30, batch_size=32, seed=0):
+    """An :func:`gdcore.nn.mlp` trained with Adam on 2-D points ``x`` (NumPy, shape (n, 2))
+    with class labels ``y``, redrawn live: sliders for the hidden width, the number
+    of hidden layers (0 is the linear model), the learning rate and the epochs.
+    The plot shows the decision regions and the title the training accuracy."""
+    import torch
+
+    from .nn import accuracy, mlp, train
+    from .plots import decision_regions
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+    classes = int(yt.max()) + 1
+
+    def draw(ax, hidden, layers, lr, epochs):
+        model = mlp([2] + [hidden] * layers + [classes], seed=seed)
+        log = train(model, xt, yt, torch.optim.Adam(model.parameters(), lr=lr), epochs,
+                    batch_size, seed=seed)
+        outcome = "diverged" if log.diverged else f"training accuracy {accuracy(model, xt, yt):.0%}"
+        decision_regions(model, x, y, ax=ax, title=f"{layers} hidden layer(s) of {hidden}: {outcome}")
+
+    return live_figure(
+        draw,
+        hidden=widgets.IntSlider(value=hidden, min=2, max=128, description="hidden width",
+                                 continuous_update=False, style=_LABEL),
+        layers=widgets.IntSlider(value=layers, min=0, max=3, description="hidden layers",
+                                 continuous_update=False, style=_LABEL),
+        lr=log_slider(lr, (1e-4, 1.0), "learning rate"),
+        epochs=widgets.IntSlider(value=epochs, min=1, max=100, description="epochs",
+                                 continuous_update=False, style=_LABEL))
+
+
+def explore_scaling(x, y, lr=0.1, batch_size=32, epochs=20, workers=8, warmup_epochs=2,
+                    sizes=(2, 64, 64, 3), seed=0):
+    """The linear scaling rule, live: SGD on an :func:`gdcore.nn.mlp` with batch ``batch_size``
+    and rate ``lr`` (the small-batch reference) against batch ``workers * batch_size``
+    with rate ``workers * lr``, reached by a linear warm-up over ``warmup_epochs``.
+    A large batch on one process stands for ``workers`` data-parallel workers (the
+    two are equal, as the chapter shows). Plots the full-data loss per epoch."""
+    import torch
+
+    from .nn import mlp, train
+    from .schedules import constant, warmup
+    from .torch_optim import SGD
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+
+    def run(m, rate):
+        model = mlp(list(sizes), seed=seed)
+        return train(model, xt, yt, SGD(model.parameters(), lr=rate), epochs, m, seed=seed)
+
+    reference = {}
+
+    def draw(ax, workers, warmup_epochs):
+        if "log" not in reference:
+            reference["log"] = run(batch_size, lr)
+        big = min(workers * batch_size, len(x))
+        steps = max(1, round(warmup_epochs * -(-len(x) // big)))
+        schedule = warmup(constant(workers * lr), steps) if warmup_epochs else workers * lr
+        log = run(big, schedule)
+        ax.semilogy(reference["log"].loss, "k-", label=f"m = {batch_size}, lr {lr:g}")
+        label = f"m = {big}, lr {workers * lr:g}" + (f", warm-up {warmup_epochs} epochs"
+                                                       if warmup_epochs else "")
+        ax.semilogy(log.loss, "o-", ms=3, label=label + (" (diverged)" if log.diverged else ""))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss on all training data")
+        ax.legend(fontsize=8)
+
+    return live_figure(
+        draw,
+        workers=widgets.IntSlider(value=workers, min=1, max=64, description="workers k",
+                                  continuous_update=False, style=_LABEL),
+        warmup_epochs=widgets.IntSlider(value=warmup_epochs, min=0, max=10,
+                                        description="warm-up epochs", continuous_update=False,
+                                        style=_LABEL))
