@@ -32,6 +32,10 @@ class History:
     gradient is not finite is not taken). ``samples`` counts per-sample gradient
     evaluations (one per step for a problem without data).
 
+    ``average`` (when ``fit`` got ``average_from``) is aligned with ``step`` too:
+    the Polyak–Ruppert average of the iterates from step ``average_from`` to that
+    step (the iterate itself before ``average_from``).
+
     ``stop_reason`` says which rule ended the run: ``"max_steps"``,
     ``"loss_tol"``, ``"grad_tol"``, ``"stalled"`` (patience ran out) or
     ``"diverged"``; ``diverged_at`` is the step of the divergence, else None.
@@ -46,6 +50,7 @@ class History:
     trajectory: np.ndarray
     diverged_at: int
     stop_reason: str
+    average: np.ndarray = None
 
     @property
     def diverged(self):
@@ -70,7 +75,7 @@ class History:
 
 def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="shuffle",
         drop_last=False, seed=0, loss_tol=None, grad_tol=None, patience=None, min_delta=0.0,
-        eval_every=1, record_trajectory=False, divergence_factor=1e8):
+        eval_every=1, record_trajectory=False, divergence_factor=1e8, average_from=None):
     """Minimise ``problem`` with ``optimizer``, a NumPy optimiser over one array.
 
     The optimiser updates that array in place: after ``fit`` the caller's
@@ -83,6 +88,10 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     best loss by more than ``min_delta`` in ``patience`` evaluations, and
     divergence: a non-finite loss or gradient, or a full-data loss above
     ``J0 + divergence_factor * max(|J0|, 1)`` with ``J0`` the starting loss.
+
+    ``average_from=s`` also records ``History.average``: at each evaluation step t,
+    the running mean (theta_s + ... + theta_t) / (t - s + 1) of the iterates
+    (Polyak–Ruppert averaging); it does not change the iterates themselves.
     """
     if not isinstance(optimizer, Optimizer) or len(optimizer.params) != 1:
         raise TypeError("optimizer must be a gdcore NumPy optimiser over one parameter array")
@@ -107,8 +116,12 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     if grad_tol is not None:
         grad_tol = validate.non_negative("grad_tol", grad_tol)
     min_delta = validate.non_negative("min_delta", min_delta)
+    if average_from is not None:
+        average_from = validate.non_negative_int("average_from", average_from)
 
-    rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
+    rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": [],
+           "average": []}
+    averaged, averaged_count = None, 0
     batch_losses = []
     samples, elapsed, t = 0, 0.0, 0
     since_best = 0
@@ -126,7 +139,17 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             rec["time"].append(elapsed)
             if record_trajectory:
                 rec["trajectory"].append(theta.copy())
+            if average_from is not None:
+                rec["average"].append(theta.copy() if averaged is None else averaged.copy())
 
+        def accumulate():  # the running mean of theta_s, ..., theta_t
+            nonlocal averaged, averaged_count
+            if average_from is not None and t >= average_from:
+                averaged_count += 1
+                averaged = theta.copy() if averaged is None else \
+                    averaged + (theta - averaged) / averaged_count
+
+        accumulate()
         record()
         best = full_loss  # the starting loss is the first to beat (patience)
         if not math.isfinite(full_loss):
@@ -147,6 +170,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             batch_losses.append(batch_loss)
             samples += len(idx) if idx is not None else 1
             t += 1
+            accumulate()
             if t % eval_every and t < budget:
                 continue
             full_loss = float(problem.loss(theta))
