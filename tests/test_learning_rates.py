@@ -268,7 +268,7 @@ def test_explore_schedules_accepts_a_numpy_integer_step_count():
 
 def test_explore_schedules_redraws_when_a_control_changes():
     box = widgets.explore_schedules(regression(), lr=0.1, steps=40, batch_size=20)
-    schedule, lr, final_ratio, warmup_steps, _ = box.children
+    schedule, lr, final_ratio, warmup_steps, constant_lr, _ = box.children
 
     def drawn():
         left, right = plt.gcf().axes
@@ -282,8 +282,39 @@ def test_explore_schedules_redraws_when_a_control_changes():
     assert not np.allclose(new_losses, losses) and new_title != title
     warmup_steps.value = 10
     assert drawn()[0][0] == pytest.approx(0.1 / 10)
-    lr.value = 10 ** 0.0
-    assert plt.gcf().axes[1].get_title().startswith("final loss: diverged")
+    constant_lr.value = 10 ** 0.0                      # a diverging baseline is reported
+    assert plt.gcf().axes[1].get_title().startswith("mean loss, last tenth of the steps: diverged")
+
+
+def late_loss(problem, lr, steps, batch_size):
+    h = gd.fit(problem, gd.SGD(np.zeros(3), lr=lr), steps=steps, batch_size=batch_size, seed=0)
+    return np.inf if h.diverged else np.mean(h.loss[-(len(h.loss) // 10):])
+
+
+def test_explore_schedules_compares_with_the_best_constant_rate_not_the_start_rate():
+    problem = regression()
+    box = widgets.explore_schedules(problem, lr=0.5, steps=40, batch_size=20)
+    constant_lr = box.children[4]
+    grid = 1e-3 * 2.0 ** np.arange(10)                 # 0.001 .. 0.512 within (1e-3, 1)
+    scores = [late_loss(problem, rate, 40, 20) for rate in grid]
+    assert constant_lr.value == pytest.approx(grid[int(np.argmin(scores))])
+    assert constant_lr.value != 0.5
+    left = plt.gcf().axes[0]
+    assert np.allclose(left.lines[0].get_ydata(), constant_lr.value)
+    assert "best of the grid for 40 steps" in left.lines[0].get_label()
+
+
+def test_explore_schedules_baseline_has_its_own_slider():
+    box = widgets.explore_schedules(regression(), lr=0.1, steps=40, batch_size=20)
+    schedule, lr, final_ratio, warmup_steps, constant_lr, _ = box.children
+    baseline = constant_lr.value
+    lr.value = 10 ** -2.0                              # the schedule's start moves alone
+    assert np.allclose(plt.gcf().axes[0].lines[0].get_ydata(), baseline)
+    constant_lr.value = 10 ** -1.5
+    left, right = plt.gcf().axes
+    assert np.allclose(left.lines[0].get_ydata(), 10 ** -1.5)
+    assert left.lines[0].get_label() == "constant 0.0316"
+    assert right.get_title().startswith("mean loss, last tenth of the steps: ")
 
 
 def test_explore_schedules_rejects_too_few_steps():
