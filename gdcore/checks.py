@@ -226,54 +226,123 @@ def _slope_verdict(slope_fn, loss_fn, w, h, rtol, atol):
 def check_epoch_batches(batches, n, m, shuffled=True):
     """Check one epoch of mini-batch indices over ``n`` samples with batch size ``m``.
 
-    ``batches`` is a list (or any iterable) of integer index arrays. A correct epoch
-    has ``ceil(n / m)`` batches of ``m`` indices (the last one holds the
-    ``n - (ceil(n / m) - 1) * m`` left over), uses every sample in ``0, ..., n-1``
-    exactly once and, with ``shuffled``, is not simply in data order.
+    ``batches`` is either the learner's function ``batches(n, m, rng)``, which gets a
+    NumPy generator and returns the epoch, or one epoch already made: a list (or any
+    iterable) of integer index arrays. A correct epoch has ``ceil(n / m)`` batches of
+    ``m`` indices (the last one holds the ``n - (ceil(n / m) - 1) * m`` left over) and
+    uses every sample in ``0, ..., n-1`` exactly once. With ``shuffled`` it must also
+    be a fresh random order: not data order or its reverse, not a fixed set of
+    consecutive blocks whose order alone is shuffled and, for a function, the same
+    epoch for the same generator seed and a different one for another seed.
     """
     n, m = validate.positive_int("n", n), validate.positive_int("m", m)
+    if callable(batches):
+        epochs = [_learner_epoch(batches, n, m, seed) for seed in (0, 0, 1)]
+        failed = next((e for e in epochs if isinstance(e, str)), None)
+        if failed:
+            return _verdict(False, failed)
+    else:
+        try:
+            epochs = [[np.asarray(b) for b in batches]]
+        except Exception as exc:  # the learner's generator failed: say how, do not crash the notebook
+            return _verdict(False, f"making your batches raised {type(exc).__name__}: {exc}")
+    problem = _epoch_problem(epochs[0], n, m)
+    if problem:
+        return _verdict(False, problem)
+    used = np.concatenate(epochs[0])
+    if shuffled and n > 2:
+        problem = _order_problem(epochs, used, n, m)
+        if problem:
+            return _verdict(False, problem)
+    steps, last = math.ceil(n / m), n - (math.ceil(n / m) - 1) * m
+    sizes = f"{steps} batches of {m}" if last == m else \
+        f"{steps - 1} batches of {m} and a last one of {last}"
+    return _verdict(True, f"{sizes} use each of the {n} samples exactly once"
+                          + (", in shuffled order" if shuffled else ""))
+
+
+def _learner_epoch(make_batches, n, m, seed):
+    """The learner's epoch for ``default_rng(seed)`` as a list of arrays, or what went wrong."""
     try:
-        batches = [np.asarray(b) for b in batches]
-    except Exception as exc:  # the learner's generator failed: say how, do not crash the notebook
-        return _verdict(False, f"making your batches raised {type(exc).__name__}: {exc}")
+        return [np.asarray(b) for b in make_batches(n, m, np.random.default_rng(seed))]
+    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+        return f"your batch function raised {type(exc).__name__}: {exc}"
+
+
+def _epoch_problem(batches, n, m):
+    """What is wrong with one epoch's batches as a partition of 0..n-1, or None."""
     for k, b in enumerate(batches):
         if b.ndim == 1 and b.size == 0:
-            return _verdict(False, f"batch {k} is empty; every batch needs at least one sample")
+            return f"batch {k} is empty; every batch needs at least one sample"
         if b.ndim != 1 or not np.issubdtype(b.dtype, np.integer):
-            return _verdict(False, f"batch {k} is not a 1-D array of integer sample indices "
-                                   f"(shape {b.shape}, dtype {b.dtype})")
+            return (f"batch {k} is not a 1-D array of integer sample indices "
+                    f"(shape {b.shape}, dtype {b.dtype})")
         outside = b[(b < 0) | (b >= n)]
         if outside.size:
-            return _verdict(False, f"batch {k} holds index {int(outside[0])}, outside 0..{n - 1}")
+            return f"batch {k} holds index {int(outside[0])}, outside 0..{n - 1}"
     used = np.concatenate(batches) if batches else np.array([], dtype=int)
     counts = np.bincount(used, minlength=n)
     if (counts > 1).any():
         i = int(np.argmax(counts > 1))
         where = [k for k, b in enumerate(batches) for _ in range(int((b == i).sum()))]
-        return _verdict(False, f"sample {i} is used {counts[i]} times (in batches {where}) and "
-                               f"{int((counts > 1).sum())} samples are repeated in all; in an epoch "
-                               "each sample belongs to exactly one batch (draw without replacement)")
+        return (f"sample {i} is used {counts[i]} times (in batches {where}) and "
+                f"{int((counts > 1).sum())} samples are repeated in all; in an epoch "
+                "each sample belongs to exactly one batch (draw without replacement)")
     if (counts == 0).any():
         missing = np.flatnonzero(counts == 0)
-        return _verdict(False, f"{missing.size} of the {n} samples are never used, the first is sample "
-                               f"{int(missing[0])}; an epoch uses every sample once (keep the "
-                               "last, smaller batch)")
+        return (f"{missing.size} of the {n} samples are never used, the first is sample "
+                f"{int(missing[0])}; an epoch uses every sample once (keep the last, smaller batch)")
     steps = math.ceil(n / m)
     if len(batches) != steps:
-        return _verdict(False, f"you made {len(batches)} batches; n = {n} samples in batches of "
-                               f"m = {m} need ceil(n / m) = {steps}")
+        return (f"you made {len(batches)} batches; n = {n} samples in batches of "
+                f"m = {m} need ceil(n / m) = {steps}")
     for k, b in enumerate(batches[:-1]):  # then the last one holds exactly what is left over
         if b.size != m:
-            return _verdict(False, f"batch {k} has {b.size} samples; expected m = {m} "
-                                   "(only the last batch may be smaller)")
-    last = n - (steps - 1) * m
-    if shuffled and n > 2 and np.array_equal(used, np.arange(n)):
-        return _verdict(False, "every sample is used once, but in data order 0, 1, 2, ...: "
-                               "shuffle the indices before cutting them into batches")
-    sizes = f"{steps} batches of {m}" if last == m else \
-        f"{steps - 1} batches of {m} and a last one of {last}"
-    return _verdict(True, f"{sizes} use each of the {n} samples exactly once"
-                          + (", in shuffled order" if shuffled else ""))
+            return f"batch {k} has {b.size} samples; expected m = {m} (only the last batch may be smaller)"
+    return None
+
+
+def _order_problem(epochs, used, n, m):
+    """Why a valid epoch (or three, from seeds 0, 0, 1) is not a fresh random order, or None."""
+    if np.array_equal(used, np.arange(n)):
+        return ("every sample is used once, but in data order 0, 1, 2, ...: "
+                "shuffle the indices before cutting them into batches")
+    if np.array_equal(used, np.arange(n)[::-1]):
+        return ("every sample is used once, but in reversed data order n-1, n-2, ...: reversing "
+                "is not shuffling; draw a random permutation, e.g. rng.permutation(n)")
+    if len(epochs[0]) > 1 and m > 1 and all(_is_aligned_block(b, m) for b in epochs[0]):
+        return _fixed_partition
+    if len(epochs) > 1:
+        same_seed, other_seed = epochs[1], epochs[2]
+        if not _same_epoch(epochs[0], same_seed):
+            return ("two calls with generators of the same seed gave different epochs: draw the "
+                    "order from the rng argument (rng.permutation), not from np.random or a new "
+                    "generator, so that runs can be repeated")
+        if _same_epoch(epochs[0], other_seed):
+            return ("generators with different seeds gave the same epoch: your function ignores "
+                    "its rng argument; draw the order from it (rng.permutation(n))")
+        if m > 1 and _partition(epochs[0]) == _partition(other_seed):
+            return _fixed_partition
+    return None
+
+
+_fixed_partition = ("the batches are fixed groups of samples and only their order is "
+                    "shuffled: shuffle the samples themselves (rng.permutation(n)), then cut "
+                    "the permutation into batches")
+
+
+def _is_aligned_block(batch, m):
+    """Whether ``batch`` holds exactly the samples k*m, k*m + 1, ... of one unshuffled slice."""
+    start = int(batch.min())
+    return start % m == 0 and np.array_equal(np.sort(batch), np.arange(start, start + batch.size))
+
+
+def _partition(batches):
+    return {frozenset(b.tolist()) for b in batches}
+
+
+def _same_epoch(first, second):
+    return len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
 def check_linear_gradient(grad_fn, n=7, d=3, seed=0):
@@ -331,15 +400,25 @@ def check_schedule(schedule_fn, reference, steps=100, rtol=1e-6, atol=1e-12):
     """Compare a learner's learning rate ``schedule_fn(t)`` with ``reference(t)`` (for example a
     :mod:`gdcore.schedules` schedule) at steps t = 0 .. ``steps - 1``, counted from 0 as in gdcore.
 
-    A mismatch names the first step that differs, both values and the difference,
-    and says so when the whole schedule is shifted by one step.
+    ``schedule_fn(t)`` must return one real number (a Python or NumPy scalar); anything
+    else (None, an array, even of one element) gets the same verdict on every NumPy
+    version. A mismatch names the first step that differs, both values and the
+    difference, and says so when the whole schedule is shifted by one step.
     """
     steps = validate.positive_int("steps", steps)
     expected = np.array([float(reference(t)) for t in range(steps)])
-    try:
-        yours = np.array([float(schedule_fn(t)) for t in range(steps)])
-    except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
-        return _verdict(False, f"your schedule raised {type(exc).__name__}: {exc}")
+    yours = []
+    for t in range(steps):
+        try:
+            value = schedule_fn(t)
+        except Exception as exc:  # the learner's code failed: say how, do not crash the notebook
+            return _verdict(False, f"your schedule raised {type(exc).__name__} at step {t}: {exc}")
+        if not _is_real_number(value):
+            shape = f" of shape {np.shape(value)}" if np.ndim(value) else ""
+            return _verdict(False, f"your schedule returned {value!r} ({type(value).__name__}"
+                                   f"{shape}) at step {t}; it should return one number, the rate")
+        yours.append(float(value))
+    yours = np.array(yours)
     wrong = ~np.isclose(yours, expected, rtol=rtol, atol=atol)
     if not wrong.any():
         return _verdict(True, f"your schedule matches the reference at all {steps} steps "
@@ -692,3 +771,11 @@ def check_gradient_average(average, world_size=3, seed=0):
                                    "did not change .grad (reduce the tensor in place)")
         return _verdict(False, f"worker {rank}'s gradient is not the mean over the workers")
     return _verdict(True, f"all {k} workers hold the gradient of the whole batch")
+def _is_real_number(value):
+    """A Python or NumPy real number, or a 0-d array of one; not bool, not a sized array."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and np.issubdtype(value.dtype, np.number) and \
+            not np.issubdtype(value.dtype, np.complexfloating)
+    return isinstance(value, numbers.Real)

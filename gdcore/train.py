@@ -32,6 +32,10 @@ class History:
     gradient is not finite is not taken). ``samples`` counts per-sample gradient
     evaluations (one per step for a problem without data).
 
+    ``average`` (when ``fit`` got ``average_from``) is aligned with ``step`` too:
+    the Polyak–Ruppert average of the iterates from step ``average_from`` to that
+    step (the iterate itself before ``average_from``).
+
     ``stop_reason`` says which rule ended the run: ``"max_steps"``,
     ``"loss_tol"``, ``"grad_tol"``, ``"stalled"`` (patience ran out) or
     ``"diverged"``; ``diverged_at`` is the step of the divergence, else None.
@@ -52,6 +56,7 @@ class History:
     stop_reason: str
     val_loss: np.ndarray = field(default_factory=lambda: np.array([]))
     best_step: int = None
+    average: np.ndarray = None
 
     @property
     def diverged(self):
@@ -77,7 +82,7 @@ class History:
 def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="shuffle",
         drop_last=False, seed=0, loss_tol=None, grad_tol=None, patience=None, min_delta=0.0,
         eval_every=1, record_trajectory=False, divergence_factor=1e8, proximal=False,
-        validation=None, restore_best=False):
+        validation=None, restore_best=False, average_from=None):
     """Minimise ``problem`` with ``optimizer``, a NumPy optimiser over one array.
 
     The optimiser updates that array in place: after ``fit`` the caller's
@@ -103,6 +108,10 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     (and ``min_delta``) then watch the validation loss instead of the training
     loss: early stopping. ``restore_best=True`` puts the parameters with the
     lowest validation loss back into the array at the end.
+
+    ``average_from=s`` also records ``History.average``: at each evaluation step t,
+    the running mean (theta_s + ... + theta_t) / (t - s + 1) of the iterates
+    (Polyak–Ruppert averaging); it does not change the iterates themselves.
     """
     if not isinstance(optimizer, Optimizer) or len(optimizer.params) != 1:
         raise TypeError("optimizer must be a gdcore NumPy optimiser over one parameter array")
@@ -135,8 +144,12 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
     watched = _Best(min_delta)  # the validation loss when given, else the training loss
     best_theta = theta.copy() if restore_best else None
     val_losses = []
+    if average_from is not None:
+        average_from = validate.non_negative_int("average_from", average_from)
 
-    rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": []}
+    rec = {"step": [], "loss": [], "epoch": [], "samples": [], "time": [], "trajectory": [],
+           "average": []}
+    averaged, averaged_count = None, 0
     batch_losses = []
     samples, elapsed, t = 0, 0.0, 0
     stop, diverged_at = "max_steps", None
@@ -153,12 +166,22 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             rec["time"].append(elapsed)
             if record_trajectory:
                 rec["trajectory"].append(theta.copy())
+            if average_from is not None:
+                rec["average"].append(theta.copy() if averaged is None else averaged.copy())
             if validation is not None:
                 val_losses.append(float(validation.loss(theta)))
             if watched.update(val_losses[-1] if validation is not None else full_loss, t) \
                     and restore_best:
                 best_theta[...] = theta
 
+        def accumulate():  # the running mean of theta_s, ..., theta_t
+            nonlocal averaged, averaged_count
+            if average_from is not None and t >= average_from:
+                averaged_count += 1
+                averaged = theta.copy() if averaged is None else \
+                    averaged + (theta - averaged) / averaged_count
+
+        accumulate()
         record()  # the starting loss is the first to beat (patience)
         if not math.isfinite(full_loss):
             stop, diverged_at = "diverged", 0
@@ -181,6 +204,7 @@ def fit(problem, optimizer, *, steps=None, epochs=None, batch_size=None, order="
             batch_losses.append(batch_loss)
             samples += len(idx) if idx is not None else 1
             t += 1
+            accumulate()
             if t % eval_every and t < budget:
                 continue
             full_loss = float(problem.loss(theta))

@@ -248,16 +248,28 @@ def _schedule_ending_at(name, lr, steps, final_ratio, warmup_steps=0):
     return schedules.make(name, lr, warmup_steps=warmup_steps, **params[name])
 
 
+def _late_loss(history):
+    """Mean full-data loss over the last tenth of a run (infinite if it diverged):
+    the level a noisy run ends at, less jittery than its last value."""
+    if history.diverged:
+        return math.inf
+    return float(np.mean(history.loss[-max(1, len(history.loss) // 10):]))
+
+
 def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta0=None,
                       lr_range=(1e-3, 1.0)):
-    """A learning-rate schedule and the run it produces, redrawn live.
+    """A learning-rate schedule against a fairly tuned constant rate, redrawn live.
 
     Controls: the schedule (a name in ``gdcore.schedules.SCHEDULES``), its
     starting rate (log scale, within ``lr_range``), the ratio of its rate at the
-    last step (t = ``steps - 1``) to the start, and linear warm-up steps (0: none).
-    Left: the rate against the step, beside the constant rate. Right: the loss on
-    all data of :func:`gdcore.train.fit` with SGD from ``theta0`` (zeros by default)
-    for ``steps`` steps of ``batch_size`` samples (``seed`` fixed), for both.
+    last step (t = ``steps - 1``) to the start, linear warm-up steps (0: none), and
+    the constant rate it is compared with. That baseline has its own slider and
+    starts at the best constant rate for this budget: of the rates a factor of 2
+    apart from ``lr_range[0]`` up to ``lr_range[1]``, the one whose run ends lowest
+    (mean full-data loss over the last tenth of the steps). Left: both rates against
+    the step. Right: the loss on all data of :func:`gdcore.train.fit` with SGD from
+    ``theta0`` (zeros by default) for ``steps`` steps of ``batch_size`` samples
+    (``seed`` fixed), for both; the title gives each run's late loss.
     """
 
     steps = validate.positive_int("steps", steps)
@@ -265,18 +277,26 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
         raise ValueError(f"steps must be an integer >= 4, got {steps!r}")
     start = np.zeros(problem.shape) if theta0 is None else np.array(theta0, dtype=float)
 
-    def draw(ax, schedule, lr, final_ratio, warmup_steps):
+    def run(rate):
+        return fit(problem, SGD(start.copy(), lr=rate), steps=steps, batch_size=batch_size,
+                   seed=seed)
+
+    grid = lr_range[0] * 2.0 ** np.arange(math.floor(math.log2(lr_range[1] / lr_range[0])) + 1)
+    best_constant = float(min(grid, key=lambda rate: _late_loss(run(rate))))
+
+    def draw(ax, schedule, lr, final_ratio, warmup_steps, constant_lr):
         left, right = _side_by_side(ax)
         chosen = _schedule_ending_at(schedule, lr, steps, final_ratio, warmup_steps)
         label = schedule + (f" + {warmup_steps} warm-up steps" if warmup_steps else "")
-        runs = {"constant rate": schedules.constant(lr), label: chosen}
+        baseline = f"constant {constant_lr:.3g}" + (
+            f" (best of the grid for {steps} steps)" if constant_lr == best_constant else "")
+        runs = {baseline: schedules.constant(constant_lr), label: chosen}
         schedule_curves(runs, steps, ax=left, log=True)
-        histories = {name: fit(problem, SGD(start.copy(), lr=rate), steps=steps,
-                               batch_size=batch_size, seed=seed) for name, rate in runs.items()}
+        histories = {name: run(rate) for name, rate in runs.items()}
         loss_curves(histories, ax=right)
         right.legend(fontsize=7)
-        right.set_title("final loss: " + ", ".join(
-            "diverged" if h.diverged else f"{h.final_loss:.4g}" for h in histories.values()),
+        right.set_title("mean loss, last tenth of the steps: " + ", ".join(
+            "diverged" if h.diverged else f"{_late_loss(h):.4g}" for h in histories.values()),
             fontsize=9)
 
     return live_figure(
@@ -287,7 +307,8 @@ def explore_schedules(problem, lr=0.1, steps=200, batch_size=None, seed=0, theta
         final_ratio=log_slider(0.01, (1e-3, 0.5), "end rate / start rate", step=0.1),
         warmup_steps=widgets.IntSlider(value=0, min=0, max=steps // 2, step=5,
                                        description="warm-up steps", continuous_update=False,
-                                       style=_LABEL))
+                                       style=_LABEL),
+        constant_lr=log_slider(best_constant, lr_range, "constant rate (baseline)"))
 
 
 def explore_momentum(problem, lr=0.02, beta=0.8, start=(-1.5, 1.5), steps=60, xlim=(-2, 2),

@@ -25,11 +25,17 @@ from gdcore.widgets import explore_batch_size  # noqa: E402
 def test_a_shuffled_epoch_of_gdcore_batches_passes(n, m, seed):
     m = min(m, n)
     batches = list(gd.Batches(n, m, order="shuffle", seed=seed).epoch())
-    # a permutation may come out in data order for tiny n; the check then rightly objects
-    in_order = n > 2 and np.array_equal(np.concatenate(batches), np.arange(n))
+    # for tiny n a permutation may come out in data order, reversed, or as the unshuffled
+    # slices in another order; the check then rightly objects
+    used = np.concatenate(batches)
+    blocks = len(batches) > 1 and m > 1 and all(
+        np.array_equal(np.sort(b), np.arange(b.min(), b.min() + len(b))) and b.min() % m == 0
+        for b in batches)
+    unshuffled = n > 2 and (np.array_equal(used, np.arange(n))
+                            or np.array_equal(used, np.arange(n)[::-1]) or blocks)
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        assert check_epoch_batches(batches, n, m) is not in_order
-    assert out.getvalue().startswith("✗" if in_order else "✓")
+        assert check_epoch_batches(batches, n, m) is not unshuffled
+    assert out.getvalue().startswith("✗" if unshuffled else "✓")
 
 
 def test_a_correct_epoch_is_described(capsys):
@@ -44,6 +50,55 @@ def test_a_sequential_epoch_passes_only_when_order_does_not_matter(capsys):
     assert check_epoch_batches(batches, 12, 4, shuffled=False)
     assert not check_epoch_batches(batches, 12, 4)
     assert "in data order" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_reversed_data_order_is_not_called_shuffled(capsys):
+    batches = [np.arange(9, 5, -1), np.arange(5, 1, -1), np.array([1, 0])]
+    assert not check_epoch_batches(batches, 10, 4)
+    assert "reversed data order" in capsys.readouterr().out
+    assert check_epoch_batches(batches, 10, 4, shuffled=False)
+
+
+def test_unshuffled_slices_in_shuffled_batch_order_are_caught(capsys):
+    batches = [np.arange(8, 12), np.arange(0, 4), np.arange(4, 8)]
+    assert not check_epoch_batches(batches, 12, 4)
+    assert "only their order is shuffled" in capsys.readouterr().out
+
+
+def good_epoch(n, m, rng):
+    order = rng.permutation(n)
+    return [order[i:i + m] for i in range(0, n, m)]
+
+
+def fixed_partition(n, m, rng):
+    # one fixed random partition, the batch order alone drawn from rng
+    order = np.random.default_rng(123).permutation(n)
+    slices = [order[i:i + m] for i in range(0, n, m)]
+    return [slices[k] for k in rng.permutation(len(slices) - 1)] + slices[-1:]  # short one last
+
+
+def ignores_rng(n, m, rng):
+    return good_epoch(n, m, np.random.default_rng(7))
+
+
+def global_rng(n, m, rng):
+    order = np.random.permutation(n)
+    return [order[i:i + m] for i in range(0, n, m)]
+
+
+@pytest.mark.parametrize("make_batches, verdict", [
+    (good_epoch, "✓ 6 batches of 8 and a last one of 2 use each of the 50 samples exactly once, "
+                 "in shuffled order"),
+    (fixed_partition, "✗ the batches are fixed groups of samples and only their order is shuffled"),
+    (ignores_rng, "✗ generators with different seeds gave the same epoch: your function ignores"),
+    (global_rng, "✗ two calls with generators of the same seed gave different epochs"),
+    (lambda n, m, rng: [np.arange(n)[::-1][i:i + m] for i in range(0, n, m)],
+     "✗ every sample is used once, but in reversed data order"),
+    (lambda n, m, rng: 1 / 0, "✗ your batch function raised ZeroDivisionError: division by zero"),
+])
+def test_a_batch_function_is_checked_with_several_generators(make_batches, verdict, capsys):
+    assert check_epoch_batches(make_batches, 50, 8) is verdict.startswith("✓")
+    assert capsys.readouterr().out.startswith(verdict)
 
 
 def test_batches_drawn_with_replacement_are_caught(capsys):

@@ -180,7 +180,64 @@ def test_check_schedule_spots_a_one_step_shift(capsys):
 
 def test_check_schedule_reports_an_exception(capsys):
     assert checks.check_schedule(lambda t: 1 / t, schedules.constant(1.0)) is False
-    assert "your schedule raised ZeroDivisionError" in capsys.readouterr().out
+    assert "your schedule raised ZeroDivisionError at step 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, described", [
+    (None, "returned None (NoneType) at step 0"),
+    (np.array([0.1]), "returned array([0.1]) (ndarray of shape (1,)) at step 0"),
+    ([0.1], "returned [0.1] (list of shape (1,)) at step 0"),
+    ("0.1", "returned '0.1' (str) at step 0"),
+    (True, "returned True (bool) at step 0"),
+])
+def test_check_schedule_names_a_return_value_that_is_not_one_number(value, described, capsys):
+    # the same verdict on every NumPy version: float(np.array([0.1])) is deprecated, and
+    # the check must not blame the learner for its own float() of None
+    assert checks.check_schedule(lambda t: value, schedules.constant(0.1), steps=5) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ your schedule " + described)
+    assert "one number" in out and "TypeError" not in out
+
+
+@pytest.mark.parametrize("value", [np.float32(0.1), np.float64(0.1), np.array(0.1), 0.1])
+def test_check_schedule_accepts_python_and_numpy_scalars(value, capsys):
+    assert checks.check_schedule(lambda t: value, schedules.constant(0.1), steps=5) is True
+
+
+# ------------------------------------------------------- Polyak-Ruppert averaging
+@pytest.mark.parametrize("average_from, eval_every", [(0, 1), (7, 1), (7, 5), (40, 3)])
+def test_fit_average_is_the_mean_of_the_iterates_since_average_from(average_from, eval_every):
+    problem = regression()
+    every = gd.fit(problem, gd.SGD(np.zeros(3), lr=0.05), steps=30, batch_size=4, seed=1,
+                   record_trajectory=True)  # the iterate after every step, as reference
+    h = gd.fit(problem, gd.SGD(np.zeros(3), lr=0.05), steps=30, batch_size=4, seed=1,
+               eval_every=eval_every, average_from=average_from)
+    expected = [every.trajectory[t] if t < average_from else
+                every.trajectory[average_from:t + 1].mean(axis=0) for t in h.step]
+    assert h.average.shape == (len(h.step), 3)
+    assert np.allclose(h.average, expected, rtol=0, atol=1e-12)
+    # averaging only observes: the run itself is unchanged
+    assert np.array_equal(h.loss, every.loss[h.step])
+
+
+def test_averaging_beats_the_last_iterate_in_the_noise_ball():
+    # constant-rate SGD ends in a noise ball; the mean of its iterates lies much closer
+    # to the optimum (Polyak and Juditsky 1992), here in every one of five seeds
+    problem = regression()
+    best = problem.solution()
+    for seed in range(5):
+        theta = np.zeros(3)  # fit leaves the last iterate here
+        h = gd.fit(problem, gd.SGD(theta, lr=0.1), steps=3000, batch_size=1, seed=seed,
+                   eval_every=3000, average_from=1000)
+        assert np.linalg.norm(h.average[-1] - best) < np.linalg.norm(theta - best) / 3
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "0"])
+def test_fit_rejects_a_bad_average_from(value):
+    theta = np.zeros(3)
+    with pytest.raises(ValueError, match=r"average_from must be an integer >= 0"):
+        gd.fit(regression(), gd.SGD(theta, lr=0.1), steps=3, average_from=value)
+    assert np.array_equal(theta, np.zeros(3))
 
 
 # ---------------------------------------------------------------------- widgets
@@ -211,7 +268,7 @@ def test_explore_schedules_accepts_a_numpy_integer_step_count():
 
 def test_explore_schedules_redraws_when_a_control_changes():
     box = widgets.explore_schedules(regression(), lr=0.1, steps=40, batch_size=20)
-    schedule, lr, final_ratio, warmup_steps, _ = box.children
+    schedule, lr, final_ratio, warmup_steps, constant_lr, _ = box.children
 
     def drawn():
         left, right = plt.gcf().axes
@@ -225,8 +282,39 @@ def test_explore_schedules_redraws_when_a_control_changes():
     assert not np.allclose(new_losses, losses) and new_title != title
     warmup_steps.value = 10
     assert drawn()[0][0] == pytest.approx(0.1 / 10)
-    lr.value = 10 ** 0.0
-    assert plt.gcf().axes[1].get_title().startswith("final loss: diverged")
+    constant_lr.value = 10 ** 0.0                      # a diverging baseline is reported
+    assert plt.gcf().axes[1].get_title().startswith("mean loss, last tenth of the steps: diverged")
+
+
+def late_loss(problem, lr, steps, batch_size):
+    h = gd.fit(problem, gd.SGD(np.zeros(3), lr=lr), steps=steps, batch_size=batch_size, seed=0)
+    return np.inf if h.diverged else np.mean(h.loss[-(len(h.loss) // 10):])
+
+
+def test_explore_schedules_compares_with_the_best_constant_rate_not_the_start_rate():
+    problem = regression()
+    box = widgets.explore_schedules(problem, lr=0.5, steps=40, batch_size=20)
+    constant_lr = box.children[4]
+    grid = 1e-3 * 2.0 ** np.arange(10)                 # 0.001 .. 0.512 within (1e-3, 1)
+    scores = [late_loss(problem, rate, 40, 20) for rate in grid]
+    assert constant_lr.value == pytest.approx(grid[int(np.argmin(scores))])
+    assert constant_lr.value != 0.5
+    left = plt.gcf().axes[0]
+    assert np.allclose(left.lines[0].get_ydata(), constant_lr.value)
+    assert "best of the grid for 40 steps" in left.lines[0].get_label()
+
+
+def test_explore_schedules_baseline_has_its_own_slider():
+    box = widgets.explore_schedules(regression(), lr=0.1, steps=40, batch_size=20)
+    schedule, lr, final_ratio, warmup_steps, constant_lr, _ = box.children
+    baseline = constant_lr.value
+    lr.value = 10 ** -2.0                              # the schedule's start moves alone
+    assert np.allclose(plt.gcf().axes[0].lines[0].get_ydata(), baseline)
+    constant_lr.value = 10 ** -1.5
+    left, right = plt.gcf().axes
+    assert np.allclose(left.lines[0].get_ydata(), 10 ** -1.5)
+    assert left.lines[0].get_label() == "constant 0.0316"
+    assert right.get_title().startswith("mean loss, last tenth of the steps: ")
 
 
 def test_explore_schedules_rejects_too_few_steps():
