@@ -25,10 +25,13 @@ as in ``torch.optim``) choose how a step runs, not what it computes:
   kernels make one pass over memory per tensor; the learning rate and the
   rule's other numbers of the step (:meth:`gdcore.rules.Rule.per_step`)
   enter as 0-d tensors, so a schedule or a new step count does not compile
-  again. The first step compiles (seconds to minutes, once per process and
-  per group layout; on the CPU a C++ compiler is needed); the numbers equal
-  the other modes' to rounding, not bitwise, since the compiler may contract
-  a multiply and an add. ``foreach`` and ``fused`` cannot both be True.
+  again. The first step compiles (seconds to minutes; on the CPU a C++
+  compiler is needed), once per process for each layout (rule,
+  hyperparameters, number and shapes of the tensors); past
+  ``torch._dynamo.config.recompile_limit`` layouts in one process, torch
+  warns and runs further ones uncompiled. The numbers equal the other modes'
+  to rounding, not bitwise, since the compiler may contract a multiply and
+  an add. ``foreach`` and ``fused`` cannot both be True.
 
 A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
 other, never both (a torch scheduler rescales a number ``lr``; it cannot
