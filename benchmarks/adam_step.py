@@ -16,8 +16,8 @@ Two workloads, each a list of float32 tensors with gradients:
 Contenders: ``torch.optim.Adam`` at its default, with ``foreach=True`` and with
 ``fused=True``; ``gd.torch_optim.Adam`` with ``foreach=False`` (the rule once
 per tensor), ``foreach=True`` (once per group, on TensorLists) and
-``fused=True`` (the rule compiled by ``torch.compile``, tensor by tensor; its
-first warm-up step compiles); and, on the CPU and the big tensor, ``gd.Adam``
+``fused=True`` (the rule compiled by ``torch.compile`` for the whole group at
+once; its first warm-up step compiles); and, on the CPU and the big tensor, ``gd.Adam``
 (NumPy). Next to them, ``copy limit`` is the time of 28 bytes per parameter
 at the copy bandwidth measured in the same run (``dst.copy_(src)``, which
 moves 8 bytes per float32 entry).
@@ -168,18 +168,28 @@ def report(times, n, baseline):
 def breakdown(size, device, repeats):
     """Median time of each part of a gdcore torch-path Adam step, next to the whole step."""
     gen = torch.Generator().manual_seed(1)
-    p = torch.randn(size, generator=gen).to(device).requires_grad_()
-    p.grad = torch.randn(size, generator=gen).to(device)
-    opt = torch_optim.Adam([p], foreach=False)
+    p, q, r = (torch.randn(size, generator=gen).to(device).requires_grad_() for _ in range(3))
+    p.grad, q.grad, r.grad = (torch.randn(size, generator=gen).to(device) for _ in range(3))
+    opt, fused = torch_optim.Adam([p], foreach=False), torch_optim.Adam([q], fused=True)
     opt.step()
+    fused.step()
     state = opt.state[p]
     hyper = {"betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False}
     denom = torch.sqrt(state["exp_avg_sq"]).add_(1e-8)
+    at_step = {k: torch.tensor(v, dtype=torch.float64, device=device)
+               for k, v in rules.Adam.per_step(1e-3, 2, **hyper).items()}
+    lr = torch.tensor(1e-3, dtype=torch.float64, device=device)
+    compiled_update = torch.no_grad()(torch_optim._compiled_group_update())   # as in step()
     parts = {
-        "whole step": opt.step,
+        "torch.optim.Adam(fused=True)": torch.optim.Adam([r], fused=True).step,
+        "fused=True: whole step": fused.step,
+        "fused=True: compiled update alone": lambda: compiled_update(
+            torch_optim.Adam, [q], [q.grad], [fused.state[q]], lr, 0.0, at_step, hyper),
+        "fused=True: gradient check": lambda: validate.all_finite_tensors([q.grad]),
+        "foreach=False: whole step": opt.step,
         "gradient check": lambda: validate.all_finite_tensors([p.grad]),
-        "rule alone (rules.Adam.update)":
-            lambda: rules.Adam.update(p.data, p.grad, state, 1e-3, 2, **hyper),
+        "rule alone (rules.apply_update)":
+            lambda: rules.apply_update(rules.Adam, p.data, p.grad, state, 1e-3, 2, 0.0, hyper),
         "lerp_ (m)": lambda: backend.lerp_(state["exp_avg"], p.grad, 0.1),
         "v *= b2; addcmul_ (v)": lambda: backend.addcmul_(state["exp_avg_sq"].mul_(0.999),
                                                           p.grad, p.grad, 0.001),
@@ -189,9 +199,10 @@ def breakdown(size, device, repeats):
             lambda: backend.addcdiv_(p.data, state["exp_avg"], denom, -1e-3),
     }
     times = time_interleaved(parts, repeats, 2, device)
-    print("\nwhere the time of one gdcore torch-path step (foreach=False) goes (medians):")
+    print("\nwhere the time of one gdcore torch-path step goes (medians; the rows after the "
+          "whole foreach=False step are its parts):")
     for name, values in times.items():
-        print(f"  {name:<32} {1e3 * statistics.median(values):8.2f} ms")
+        print(f"  {name:<36} {1e3 * statistics.median(values):8.2f} ms")
 
 
 def main():

@@ -142,7 +142,7 @@ def addcdiv_(acc, a, b, value):
         return acc
     if is_tensor(acc):
         if sys.modules["torch"].compiler.is_compiling():
-            acc += value * (a / b)   # a changing value (lr / bias correction) then stays symbolic
+            acc += value * (a / b)   # value may be a 0-d tensor there (torch_optim's fused=True)
             return acc
         return acc.addcdiv_(a, b, value=value)
     term = a / b

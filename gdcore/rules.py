@@ -43,8 +43,12 @@ class Rule:
     """Base of every rule: ``update`` changes ``param`` and ``state`` in place.
 
     A constructor passes ``**options`` on to the path's base class (the torch
-    path's ``foreach``). ``update(param, grad, state, lr, t, **hyper)``
-    receives the rule's hyperparameters under ``torch.optim``'s names;
+    path's ``foreach``). ``update(param, grad, state, **at_step, **hyper)``
+    receives the numbers of the step, ``at_step = per_step(lr, t, **hyper)``
+    (by default ``lr`` and ``t`` themselves), and the rule's hyperparameters
+    under ``torch.optim``'s names; computing the numbers that depend on the
+    step once, apart from the arithmetic on arrays, lets a compiled update
+    take them as plain inputs instead of recomputing them for every entry;
     ``keywords`` maps a name to the constructor keyword that sets it where
     the two differ. ``fixed`` lists the hyperparameters of the matching
     ``torch.optim`` class that the rule does not vary, with the value the
@@ -64,6 +68,11 @@ class Rule:
     def state_names(hyper):
         """The names of the state arrays for these hyperparameters (``torch.optim``'s names)."""
         return ()
+
+    @staticmethod
+    def per_step(lr, t, **hyper):
+        """The numbers of step ``t`` (with learning rate ``lr``) that ``update`` takes."""
+        return {"lr": lr, "t": t}
 
     @staticmethod
     def update(param, grad, state, lr, t):
@@ -202,7 +211,14 @@ class Adam(Rule):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
 
     @staticmethod
-    def update(param, grad, state, lr, t, betas, eps, amsgrad):
+    def per_step(lr, t, betas, eps, amsgrad):
+        """Bias corrections: the step size lr / (1 - b1**t) and sqrt(1 - b2**t)."""
+        beta1, beta2 = betas
+        return {"step_size": lr / (1 - beta1 ** t),
+                "bias_correction2_sqrt": math.sqrt(1 - beta2 ** t)}
+
+    @staticmethod
+    def update(param, grad, state, step_size, bias_correction2_sqrt, betas, eps, amsgrad):
         beta1, beta2 = betas
         m, v = state["exp_avg"], state["exp_avg_sq"]
         xp = namespace(param)
@@ -212,9 +228,9 @@ class Adam(Rule):
         if amsgrad:
             v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_max
         denom = xp.sqrt(v)
-        denom /= math.sqrt(1 - beta2 ** t)
+        denom /= bias_correction2_sqrt
         denom += eps                                      # sqrt(v_hat) + eps
-        addcdiv_(param, m, denom, -lr / (1 - beta1 ** t))  # theta <- theta - lr m_hat / denom
+        addcdiv_(param, m, denom, -step_size)             # theta <- theta - lr m_hat / denom
 
 
 class AdamW(Adam):
@@ -238,13 +254,18 @@ def init_state(rule, param, hyper):
 
 
 def apply_update(rule, param, grad, state, lr, t, weight_decay, hyper):
-    """Apply weight decay in the rule's style, then the rule itself, in place."""
+    """Apply weight decay in the rule's style, then the rule itself, in place, at step ``t``."""
+    update_arrays(rule, param, grad, state, lr, weight_decay, rule.per_step(lr, t, **hyper), hyper)
+
+
+def update_arrays(rule, param, grad, state, lr, weight_decay, at_step, hyper):
+    """:func:`apply_update` given the step's numbers ``at_step = rule.per_step(lr, t, **hyper)``."""
     if weight_decay:
         if rule.decoupled_decay:
             param *= 1 - lr * weight_decay
         else:
             grad = grad + weight_decay * param
-    rule.update(param, grad, state, lr, t, **hyper)
+    rule.update(param, grad, state, **at_step, **hyper)
 
 
 def _betas(name, value):

@@ -20,12 +20,18 @@ as in ``torch.optim``) choose how a step runs, not what it computes:
   CPU the result is bitwise that of ``foreach=False``;
 * ``foreach=None`` (the default): ``True`` for tensors on a GPU, else
   ``False``, as ``torch.optim`` decides;
-* ``fused=True``: the rule compiled by ``torch.compile``, which fuses its
-  operations into fewer passes over memory, applied tensor by tensor. The
-  first steps compile (seconds to minutes, once per process; on the CPU a
-  C++ compiler is needed); the numbers equal the other modes' to rounding,
-  not bitwise, since the compiler may contract a multiply and an add.
-  ``foreach`` and ``fused`` cannot both be True.
+* ``fused=True``: the rule for all of a group's tensors (of one device,
+  dtype and step count) compiled by ``torch.compile`` into one call, whose
+  kernels make one pass over memory per tensor; the learning rate and the
+  rule's other numbers of the step (:meth:`gdcore.rules.Rule.per_step`)
+  enter as 0-d tensors, so a schedule or a new step count does not compile
+  again. The first step compiles (seconds to minutes; on the CPU a C++
+  compiler is needed), once per process for each layout (rule,
+  hyperparameters, number and shapes of the tensors); past
+  ``torch._dynamo.config.recompile_limit`` layouts in one process, torch
+  warns and runs further ones uncompiled. The numbers equal the other modes'
+  to rounding, not bitwise, since the compiler may contract a multiply and
+  an add. ``foreach`` and ``fused`` cannot both be True.
 
 A Schedule as ``lr`` replaces ``torch.optim.lr_scheduler``: use one or the
 other, never both (a torch scheduler rescales a number ``lr``; it cannot
@@ -179,8 +185,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                 if use_foreach is None:
                     use_foreach = device.type == "cuda" and not group.get("fused")
                 if group.get("fused") and self.elementwise:
-                    for p, state in zip(params, states):
-                        _compiled_update()(self, p, p.grad, state, lr, t, weight_decay, hyper)
+                    at_step = {k: _as_tensor(v, device)
+                               for k, v in self.per_step(lr, t, **hyper).items()}
+                    _compiled_group_update()(type(self), params, [p.grad for p in params], states,
+                                             _as_tensor(lr, device), weight_decay, at_step, hyper)
                 elif use_foreach and self.elementwise:
                     rules.apply_update(self, TensorList(params), TensorList(p.grad for p in params),
                                        {k: TensorList(s[k] for s in states)
@@ -199,10 +207,22 @@ def _switch(name, value):
     return value
 
 
+def _group_update(rule, params, grads, states, lr, weight_decay, at_step, hyper):
+    """rules.update_arrays on each of a group's tensors (one graph for the whole group)."""
+    for param, grad, state in zip(params, grads, states):
+        rules.update_arrays(rule, param, grad, state, lr, weight_decay, at_step, hyper)
+
+
+def _as_tensor(number, device):
+    """A number as a 0-d float64 tensor: a compiled update takes a new learning rate or bias
+    correction as an input then, instead of compiling again or recomputing it for every entry."""
+    return torch.tensor(number, dtype=torch.float64, device=device)
+
+
 @functools.cache
-def _compiled_update():
-    """rules.apply_update compiled by torch.compile (made on first use; compiles on first call)."""
-    return torch.compile(rules.apply_update)
+def _compiled_group_update():
+    """_group_update compiled by torch.compile (made on first use; compiles on first call)."""
+    return torch.compile(_group_update)
 
 
 def _buckets(entries):

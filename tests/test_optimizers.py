@@ -666,18 +666,22 @@ def test_foreach_equals_the_per_tensor_path_and_torch_optim(name, device):
     assert_same_trajectory(runs[True], ref, f"{name} foreach vs torch.optim")
 
 
-@pytest.mark.parametrize("name", ["Adam-amsgrad", "Momentum", "RMSprop"])
-def test_foreach_with_groups_and_unequal_step_counts_equals_torch_optim(name, device):
-    """Two groups (one foreach, one not), and a tensor that skips every third step, so
-    that a group holds tensors at different step counts (and bias corrections)."""
+@pytest.mark.parametrize("name, switch", [
+    ("Adam-amsgrad", "foreach"), ("Momentum", "foreach"), ("RMSprop", "foreach"),
+    pytest.param("AdamW", "fused", marks=pytest.mark.slow),
+    pytest.param("Momentum", "fused", marks=pytest.mark.slow)])
+def test_foreach_or_fused_with_groups_and_unequal_step_counts_equals_torch_optim(name, switch,
+                                                                                 device):
+    """Two groups (one foreach or fused, one not), and a tensor that skips every third step,
+    so that a group holds tensors at different step counts (and bias corrections)."""
     gd_kwargs, torch_cls, torch_kwargs = DEFAULTS[name]
     batch = torch_data(device)
     results = []
-    for make in (lambda g: gd_class(torch_optim, name)(g, lr=0.01, foreach=True, **gd_kwargs),
+    for make in (lambda g: gd_class(torch_optim, name)(g, lr=0.01, **{switch: True}, **gd_kwargs),
                  lambda g: torch_cls(g, lr=0.01, **torch_kwargs)):
         params = [torch.tensor(p, device=device, requires_grad=True) for p in INITIAL]
         opt = make([{"params": params[:2]},
-                    {"params": params[2:], "lr": 0.003, "weight_decay": 0.1, "foreach": False}])
+                    {"params": params[2:], "lr": 0.003, "weight_decay": 0.1, switch: False}])
         for step in range(30):
             opt.zero_grad()
             model_loss(params, *batch).backward()
@@ -700,14 +704,22 @@ def test_foreach_option_is_checked():
 
 
 @pytest.mark.slow
-def test_fused_compiled_rule_matches_torch_optim(device):
-    """fused=True: rules.apply_update compiled by torch.compile (first steps compile)."""
+def test_fused_compiled_rule_matches_the_per_tensor_path_and_torch_optim(device):
+    """fused=True: the group's update compiled by torch.compile (the first step compiles),
+    under a schedule: to a few units in the last place the per-tensor path's numbers."""
     name = "Adam-amsgrad"          # lerp_, addcmul_, maximum, sqrt, addcdiv_: most of backend
     gd_kwargs, schedule, torch_cls, torch_kwargs = NON_DEFAULTS[name]
-    ours, opt, _ = run_torch(
-        lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, fused=True, **gd_kwargs),
-        device, steps=40)
-    assert opt.param_groups[0]["fused"] is True
+    runs = {}
+    for fused in (False, True):
+        runs[fused], opt, _ = run_torch(
+            lambda ps: gd_class(torch_optim, name)(ps, lr=schedule, fused=fused, **gd_kwargs),
+            device, steps=40)
+        assert opt.param_groups[0]["fused"] is fused
+    for t, (fused_params, plain_params) in enumerate(zip(runs[True], runs[False])):
+        for i, (a, e) in enumerate(zip(fused_params, plain_params)):
+            np.testing.assert_allclose(a, e, rtol=1e-14, atol=1e-15,
+                                       err_msg=f"fused vs per tensor, step {t + 1}, param {i}")
+    ours = runs[True]
     ref, *_ = run_torch(lambda ps: torch_cls(ps, lr=base_lr(schedule), **torch_kwargs), device,
                         torch_scheduler(schedule), steps=40)
     assert_same_trajectory(ours, ref, f"{name} fused (compiled) vs torch.optim")
