@@ -123,3 +123,22 @@ def test_step_bandwidth_counts_28_bytes_per_parameter(monkeypatch):
     monkeypatch.setattr(nn, "best_seconds", lambda fn, *a, **k: (fn(), 1e-3)[1])
     gbs = nn.adam_step_bandwidth(lambda ps: torch.optim.Adam(ps), [(100, 10), (500,)])
     assert gbs == pytest.approx(28 * 1500 / 1e-3 / 1e9)
+
+
+def test_train_logs_the_full_loss_before_and_after_every_epoch():
+    x, y = data(50)
+    model = nn.mlp([3, 8, 4], dtype=torch.float64)
+    before = float(F.cross_entropy(model(x), y).detach())
+    log = nn.train(model, x, y, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3,
+                   batch_size=16)
+    assert len(log.loss) == 4 and not log.diverged
+    assert log.loss[0] == pytest.approx(before, rel=1e-12)
+    assert log.loss[-1] == pytest.approx(float(F.cross_entropy(model(x), y).detach()), rel=1e-12)
+
+
+def test_accuracy_counts_the_rows_whose_largest_logit_is_the_label():
+    x, y = data(40)
+    model = nn.mlp([3, 4], dtype=torch.float64)
+    expected = np.mean(model(x).detach().numpy().argmax(axis=1) == y.numpy())
+    assert 0 < expected < 1
+    assert nn.accuracy(model, x, y) == pytest.approx(expected, abs=1e-6)
