@@ -139,19 +139,23 @@ def data_parallel_sgd(rank, world_size, sizes, batches, lr, seed=0):
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
 
 
-def time_all_reduce(rank, world_size, numels, repeats=5):
-    """Median seconds of one all-reduce (sum) of a float32 tensor of each size in
-    ``numels``, measured on every worker after a barrier; returns the list."""
+def time_all_reduce(rank, world_size, numels, repeats=5, calls=10):
+    """Seconds per all-reduce (sum) of a float32 tensor of each size in ``numels``:
+    the best of ``repeats`` rounds, each ``calls`` back-to-back all-reduces after a
+    barrier, divided by ``calls`` (the way :func:`gdcore.nn.best_seconds` times
+    compute: the round least disturbed by other work). Returns the list."""
     times = []
     for numel in numels:
         buffer = torch.ones(numel)
-        runs = []
-        for _ in range(repeats + 1):  # the first run sets up buffers: not counted
+        dist.all_reduce(buffer)  # the first call sets up buffers: not counted
+        rounds = []
+        for _ in range(validate.positive_int("repeats", repeats)):
             dist.barrier()
             start = time.perf_counter()
-            dist.all_reduce(buffer)
-            runs.append(time.perf_counter() - start)
-        times.append(float(np.median(runs[1:])))
+            for _ in range(calls):
+                dist.all_reduce(buffer)
+            rounds.append((time.perf_counter() - start) / calls)
+        times.append(min(rounds))
     return times
 
 
@@ -175,8 +179,8 @@ def ring_all_reduce(values):
     values each copy of each chunk contains}``.
     """
     values = np.array(values, dtype=float)
-    k = len(values)
-    if values.ndim != 2 or k < 1 or values.shape[1] < k:
+    k = len(values) if values.ndim == 2 else 0
+    if k < 1 or values.shape[1] < k:
         raise ValueError(f"values must be a (k, n) array with n >= k, got shape {values.shape}")
     chunks = [np.array_split(row, k) for row in values]
     counts = np.ones((k, k), dtype=int)

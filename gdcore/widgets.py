@@ -517,22 +517,24 @@ def explore_mlp(x, y, hidden=32, layers=2, lr=0.01, epochs=30, batch_size=32, se
 
 
 def explore_scaling(x, y, lr=0.1, batch_size=32, epochs=20, workers=8, warmup_epochs=2,
-                    sizes=(2, 64, 64, 3), seed=0):
-    """The linear scaling rule, live: SGD on an :func:`gdcore.nn.mlp` with batch ``batch_size``
-    and rate ``lr`` (the small-batch reference) against batch ``workers * batch_size``
-    with rate ``workers * lr``, reached by a linear warm-up over ``warmup_epochs``.
+                    sizes=(2, 64, 64, 3), beta=0.9, seed=0):
+    """The linear scaling rule, live: momentum SGD (``beta``, 0 for plain SGD) on an
+    :func:`gdcore.nn.mlp` with batch ``batch_size`` and rate ``lr`` (the small-batch
+    reference) against batch ``workers * batch_size`` with rate ``workers * lr``,
+    reached by a linear warm-up over ``warmup_epochs``.
     A large batch on one process stands for ``workers`` data-parallel workers (the
     two are equal, as the chapter shows). Plots the full-data loss per epoch."""
     import torch
 
     from .nn import mlp, train
     from .schedules import constant, warmup
-    from .torch_optim import SGD
+    from .torch_optim import Momentum
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
 
     def run(m, rate):
         model = mlp(list(sizes), seed=seed)
-        return train(model, xt, yt, SGD(model.parameters(), lr=rate), epochs, m, seed=seed)
+        return train(model, xt, yt, Momentum(model.parameters(), lr=rate, beta=beta), epochs, m,
+                     seed=seed)
 
     reference = {}
 
